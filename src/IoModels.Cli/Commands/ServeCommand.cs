@@ -1,0 +1,213 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Serilog;
+using Serilog.Events;
+
+namespace IoModels.Cli.Commands;
+
+/// <summary>What <c>iomodels serve</c> was asked to do, parsed and ready (testable without the parser).</summary>
+internal sealed record ServeSettings
+{
+    public string Model { get; init; } = ModelRegistry.DefaultModel;
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = EchoServerOptions.DefaultPort;
+    public int Backlog { get; init; } = new EchoServerOptions().Backlog;
+    public int BufferSize { get; init; } = new EchoServerOptions().BufferSize;
+    public int OutputBuffer { get; init; } = new EchoServerOptions().OutputBufferLimit;
+    public int MaxConnections { get; init; } = new EchoServerOptions().MaxConnections;
+    public TimeSpan? IdleTimeout { get; init; }
+    public TimeSpan? StatsInterval { get; init; }
+    public int Workers { get; init; }
+    public TimeSpan PollInterval { get; init; }
+    public TimeSpan SelectTimeout { get; init; } = new EchoServerOptions().SelectTimeout;
+    public bool EdgeTriggered { get; init; }
+    public int Loops { get; init; } = 1;
+    public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
+}
+
+/// <summary><c>iomodels serve</c>: run one model's echo server until Ctrl+C, then print its statistics.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        EchoServerOptions defaults = new();
+        var model = new Option<string>("--model", "-m")
+        {
+            Description = $"the IO model: {ModelRegistry.Names()} [default: {ModelRegistry.DefaultModel}]",
+            DefaultValueFactory = _ => ModelRegistry.DefaultModel,
+        };
+        Option<string> host = CommonOptions.Host("address to listen on; anything but loopback exposes the server and is warned about");
+        Option<int> port = CommonOptions.Port();
+        Option<int> backlog = CommonOptions.Int("--backlog", "listen backlog (the kernel caps it at net.core.somaxconn)", defaults.Backlog, 1, 1 << 20);
+        Option<int> bufferSize = CommonOptions.Int("--buffer-size", "bytes read per receive call", defaults.BufferSize, 1, 16 << 20);
+        Option<int> outputBuffer = CommonOptions.Int("--output-buffer", "bytes a connection may hold unsent before the server stops reading it", defaults.OutputBufferLimit, 1, 256 << 20);
+        Option<int> maxConnections = CommonOptions.Int("--max-connections", "connections served at once; more are accepted and closed", defaults.MaxConnections, 1, 1 << 24);
+        Option<TimeSpan?> idleTimeout = CommonOptions.Duration("--idle-timeout", "close a connection silent for this long [default: never]", null);
+        Option<TimeSpan?> stats = CommonOptions.Duration("--stats", "print the model's counters as rates every INTERVAL, e.g. 1s [default: off]", null);
+        Option<int> workers = CommonOptions.Int("--workers", "blocking: a fixed pool of N threads instead of one per connection (0: no pool)", 0, 0, 100_000);
+        Option<TimeSpan?> pollInterval = CommonOptions.Duration("--poll-interval", "nonblocking: sleep between sweeps that found nothing to do", TimeSpan.Zero, allowZero: true);
+        Option<TimeSpan?> selectTimeout = CommonOptions.Duration("--select-timeout", "select: timeout of each Socket.Select call", defaults.SelectTimeout);
+        var edgeTriggered = new Option<bool>("--edge-triggered") { Description = "epoll: edge-triggered instead of level-triggered notification" };
+        Option<int> loops = CommonOptions.Int("--loops", "epoll, uring: event loops (threads), each with its own kernel queue", 1, 1, 256);
+        Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
+
+        var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
+        {
+            model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, stats,
+            workers, pollInterval, selectTimeout, edgeTriggered, loops, logLevel,
+        };
+        command.SetAction((result, cancellationToken) => RunAsync(
+            new ServeSettings
+            {
+                Model = result.GetValue(model)!,
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                Backlog = result.GetValue(backlog),
+                BufferSize = result.GetValue(bufferSize),
+                OutputBuffer = result.GetValue(outputBuffer),
+                MaxConnections = result.GetValue(maxConnections),
+                IdleTimeout = result.GetValue(idleTimeout),
+                StatsInterval = result.GetValue(stats),
+                Workers = result.GetValue(workers),
+                PollInterval = result.GetValue(pollInterval) ?? TimeSpan.Zero,
+                SelectTimeout = result.GetValue(selectTimeout) ?? defaults.SelectTimeout,
+                EdgeTriggered = result.GetValue(edgeTriggered),
+                Loops = result.GetValue(loops),
+                LogLevel = result.GetValue(logLevel),
+            },
+            result.InvocationConfiguration.Output, Serilog.Log.Logger, cancellationToken));
+        return command;
+    }
+
+    /// <summary>Serves until <paramref name="cancellationToken"/> fires; returns the exit code.</summary>
+    public static async Task<int> RunAsync(ServeSettings settings, TextWriter output, ILogger log, CancellationToken cancellationToken)
+    {
+        ModelInfo model = Resolve(settings.Model);
+        Logging.LevelSwitch.MinimumLevel = settings.LogLevel;
+        IPAddress address = CommonOptions.ParseListenAddress(settings.Host);
+        EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log);
+
+        await using IEchoServer server = model.Create(options);
+        try
+        {
+            server.Start();
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new CliException(ExitCode.CannotListen, $"{options.EndPoint} is already in use (another server on that port?); choose another --port");
+        }
+        catch (SocketException exception) when (exception.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AccessDenied or SocketError.AddressFamilyNotSupported)
+        {
+            throw new CliException(ExitCode.CannotListen, $"cannot listen on {options.EndPoint}: {exception.Message}");
+        }
+
+        if (!SocketSetup.IsLoopback(address))
+        {
+            log.Warning("Listening on {Address}, beyond loopback: any host that can reach this machine can connect", address);
+        }
+
+        log.Information("Serving the {Model} model on {EndPoint}; Ctrl+C stops (twice forces)", model.Name, server.LocalEndPoint);
+        var started = Stopwatch.StartNew();
+        try
+        {
+            await ReportUntilCancelledAsync(model, server, settings.StatsInterval, output, cancellationToken);
+        }
+        finally
+        {
+            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                await server.StopAsync(stopTimeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                log.Warning("Stop took longer than 10 s; leaving the remaining engine threads behind");
+            }
+
+            await output.WriteAsync(StatisticsFormatter.Summary(model, server.Statistics.Snapshot(), started.Elapsed));
+            await output.FlushAsync(CancellationToken.None);
+        }
+
+        return (int)ExitCode.Success;
+    }
+
+    internal static ModelInfo Resolve(string name)
+    {
+        ModelInfo? model = ModelRegistry.Find(name);
+        if (model is null)
+        {
+            throw new CliException(ExitCode.UsageError, $"unknown model '{name}'; the models are: {ModelRegistry.Names()}");
+        }
+
+        if (!model.IsSupported)
+        {
+            throw new CliException(ExitCode.ModelUnavailable,
+                $"the {model.Name} model is not available on this OS ({model.UnsupportedReason}); models that work here: {ModelRegistry.Names(supportedOnly: true)}");
+        }
+
+        return model;
+    }
+
+    internal static EchoServerOptions ToOptions(ServeSettings settings, IPEndPoint endPoint, ILogger log)
+    {
+        var options = new EchoServerOptions
+        {
+            EndPoint = endPoint,
+            Backlog = settings.Backlog,
+            BufferSize = settings.BufferSize,
+            OutputBufferLimit = settings.OutputBuffer,
+            MaxConnections = settings.MaxConnections,
+            IdleTimeout = settings.IdleTimeout,
+            Workers = settings.Workers,
+            PollInterval = settings.PollInterval,
+            SelectTimeout = settings.SelectTimeout,
+            EdgeTriggered = settings.EdgeTriggered,
+            Loops = settings.Loops,
+            Logger = log,
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException exception)
+        {
+            throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0]);
+        }
+
+        return options;
+    }
+
+    private static async Task ReportUntilCancelledAsync(ModelInfo model, IEchoServer server, TimeSpan? interval, TextWriter output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (interval is not { } period)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                return;
+            }
+
+            using var process = Process.GetCurrentProcess();
+            using var timer = new PeriodicTimer(period);
+            StatisticsSnapshot earlier = server.Statistics.Snapshot();
+            TimeSpan cpuEarlier = process.TotalProcessorTime;
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                process.Refresh();
+                StatisticsSnapshot now = server.Statistics.Snapshot();
+                TimeSpan cpuNow = process.TotalProcessorTime;
+                double cpu = StatisticsFormatter.CpuPercent(cpuEarlier, cpuNow, earlier.Timestamp, now.Timestamp);
+                await output.WriteLineAsync(StatisticsFormatter.IntervalLine(model, earlier, now, cpu, process.Threads.Count));
+                await output.FlushAsync(cancellationToken);
+                earlier = now;
+                cpuEarlier = cpuNow;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Expected: Ctrl+C or SIGTERM, the normal way a server is stopped.
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace IoModels.Cli;
+
+/// <summary>Every exit code <c>iomodels</c> returns, in one place.</summary>
+public enum ExitCode
+{
+    /// <summary>Done as asked.</summary>
+    Success = 0,
+    /// <summary>Something failed that is not the user's input (see the error line).</summary>
+    Failure = 1,
+    /// <summary>Bad input: an unknown option or model, a number out of range, an unparsable value.</summary>
+    UsageError = 2,
+    /// <summary>The model exists but this OS cannot run it.</summary>
+    ModelUnavailable = 3,
+    /// <summary>The address to listen on is taken or not on this machine.</summary>
+    CannotListen = 4,
+    /// <summary>The server could not be reached.</summary>
+    Unreachable = 5,
+    /// <summary>The server closed the connection before the whole echo arrived, or the echo did not come in time.</summary>
+    ServerClosed = 6,
+    /// <summary>Stopped by Ctrl+C or SIGTERM before finishing (128 + SIGINT, as shells report it).</summary>
+    Interrupted = 130,
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace IoModels.Cli;
+
+/// <summary>Turns statistics snapshots into the periodic line and the final summary <c>serve</c> prints.</summary>
+internal static class StatisticsFormatter
+{
+    private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>"bytes in" for <see cref="EchoCounter.BytesIn"/>: the enum name split into words.</summary>
+    public static string Label(EchoCounter counter)
+    {
+        string name = counter.ToString();
+        var text = new StringBuilder(name.Length + 4);
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(name[i]))
+            {
+                text.Append(' ');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// One line for the interval between two snapshots: the model's key counters (totals, and rates
+    /// for the ones that are not gauges), the ratios that show its cost, and the process's threads and CPU.
+    /// </summary>
+    public static string IntervalLine(ModelInfo model, StatisticsSnapshot earlier, StatisticsSnapshot now, double cpuPercent, int processThreads)
+    {
+        var line = new StringBuilder();
+        line.Append(s_invariant, $"[{model.Name}] active {now[EchoCounter.ConnectionsActive]}");
+        line.Append(s_invariant, $" | in {FormatRate(now.RatePerSecond(EchoCounter.BytesIn, earlier))}B/s out {FormatRate(now.RatePerSecond(EchoCounter.BytesOut, earlier))}B/s");
+        foreach (EchoCounter counter in model.KeyCounters)
+        {
+            if (counter is EchoCounter.ConnectionsActive)
+            {
+                continue;
+            }
+
+            line.Append(" | ").Append(Label(counter)).Append(' ');
+            line.Append(EchoStatistics.IsGauge(counter)
+                ? now[counter].ToString(s_invariant)
+                : FormatRate(now.RatePerSecond(counter, earlier)) + "/s");
+        }
+
+        AppendRatios(line, now, earlier);
+        line.Append(s_invariant, $" | process threads {processThreads} cpu {cpuPercent:0}%");
+        return line.ToString();
+    }
+
+    /// <summary>The final summary: every counter that moved, and the ratios that show the model's cost.</summary>
+    public static string Summary(ModelInfo model, StatisticsSnapshot final, TimeSpan uptime)
+    {
+        var text = new StringBuilder();
+        text.Append(s_invariant, $"{model.Name}: final statistics after {uptime.TotalSeconds:0.0}s").AppendLine();
+        foreach ((EchoCounter counter, long value) in final.NonZero())
+        {
+            text.Append(s_invariant, $"  {Label(counter),-22} {value,16:N0}").AppendLine();
+        }
+
+        var ratios = new StringBuilder();
+        AppendRatios(ratios, final, earlier: null);
+        if (ratios.Length > 0)
+        {
+            text.Append("  ").Append(ratios.ToString().TrimStart(' ', '|').Replace(" | ", Environment.NewLine + "  ", StringComparison.Ordinal)).AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Would-block share, events per wait, sockets scanned per wait: over the interval, or in total when <paramref name="earlier"/> is null.</summary>
+    private static void AppendRatios(StringBuilder line, StatisticsSnapshot now, StatisticsSnapshot? earlier)
+    {
+        long Delta(EchoCounter c) => now[c] - (earlier?[c] ?? 0);
+
+        long calls = Delta(EchoCounter.ReceiveCalls) + Delta(EchoCounter.SendCalls);
+        long wouldBlock = Delta(EchoCounter.WouldBlock);
+        if (wouldBlock > 0 && calls > 0)
+        {
+            line.Append(s_invariant, $" | would-block {100.0 * wouldBlock / calls:0.0}% of calls");
+        }
+
+        long waits = Delta(EchoCounter.Waits);
+        if (waits > 0)
+        {
+            line.Append(s_invariant, $" | waits {waits}, {(double)Delta(EchoCounter.ReadyEvents) / waits:0.##} ready per wait");
+            long scanned = Delta(EchoCounter.SocketsScanned);
+            if (scanned > 0)
+            {
+                line.Append(s_invariant, $", {(double)scanned / waits:0.#} sockets scanned per wait");
+            }
+        }
+
+        long signals = Delta(EchoCounter.Signals);
+        if (signals > 0)
+        {
+            line.Append(s_invariant, $" | signals {signals}");
+        }
+    }
+
+    public static string FormatRate(double value) => value switch
+    {
+        >= 1e9 => (value / 1e9).ToString("0.0", s_invariant) + "G",
+        >= 1e6 => (value / 1e6).ToString("0.0", s_invariant) + "M",
+        >= 1e4 => (value / 1e3).ToString("0.0", s_invariant) + "k",
+        _ => value.ToString("0", s_invariant),
+    };
+
+    /// <summary>CPU used by this process between two readings, as a percentage of one core.</summary>
+    public static double CpuPercent(TimeSpan cpuEarlier, TimeSpan cpuNow, long timestampEarlier, long timestampNow)
+    {
+        double wall = Stopwatch.GetElapsedTime(timestampEarlier, timestampNow).TotalSeconds;
+        return wall <= 0 ? 0 : 100.0 * (cpuNow - cpuEarlier).TotalSeconds / wall;
+    }
+}

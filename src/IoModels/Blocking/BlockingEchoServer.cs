@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace IoModels.Blocking;
+
+/// <summary>
+/// The blocking model: one thread per connection (or a fixed pool of threads), each blocked in
+/// Receive until data arrives and in Send until the kernel takes the reply.
+/// </summary>
+/// <remarks>
+/// How this model works — read top to bottom:
+/// 1. Every socket is in blocking mode (the default). A call returns only when it is done: Accept when
+///    a client connected, Receive when data arrived AND was copied into our buffer (both phases of a
+///    read happen inside the one call), Send when the kernel took every byte.
+/// 2. A thread blocked in Receive can do nothing else, so each connection needs its own thread. The
+///    cost is visible in the statistics: threads grow one for one with clients.
+/// 3. With <c>--workers N</c> the threads are a fixed pool: N threads each loop "accept one client,
+///    serve it until it leaves". Client N+1 waits in the kernel's accept queue until a worker is free,
+///    which is the limit of a thread pool the notes describe.
+/// 4. Backpressure is free here: if a client stops reading, Send blocks, so this thread stops
+///    receiving, and at most one buffer of that client's bytes is held.
+/// 5. Every call here is synchronous. An async call on one of these sockets would switch it to
+///    non-blocking mode underneath and the model would no longer be what it claims.
+/// </remarks>
+public sealed class BlockingEchoServer : EchoServerBase
+{
+    /// <summary>
+    /// Stack reserved per connection thread. The default (8 MiB on Linux) is only reserved, not
+    /// committed, but 256 KiB keeps thousands of threads cheap in address space, and the serve
+    /// loop below needs a few hundred bytes of stack.
+    /// </summary>
+    private const int ConnectionThreadStackSize = 256 * 1024;
+
+    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
+
+    public BlockingEchoServer(EchoServerOptions options)
+        : base("blocking", options)
+    {
+    }
+
+    protected override void StartCore(Socket listener)
+    {
+        if (Options.Workers > 0)
+        {
+            for (int i = 0; i < Options.Workers; i++)
+            {
+                StartThread($"blocking-worker-{i}", () => AcceptLoop(listener, serveOnThisThread: true));
+            }
+        }
+        else
+        {
+            StartThread("blocking-acceptor", () => AcceptLoop(listener, serveOnThisThread: false));
+        }
+    }
+
+    private void AcceptLoop(Socket listener, bool serveOnThisThread)
+    {
+        var backoff = new AcceptBackoff();
+        while (!Stopping)
+        {
+            Statistics.Increment(EchoCounter.AcceptCalls);
+            Socket client;
+            try
+            {
+                client = listener.Accept(); // blocks until a client has connected
+            }
+            catch (Exception exception) when (Stopping && SocketErrors.IsAborted(exception))
+            {
+                return; // the listener was closed: the server is stopping
+            }
+            catch (SocketException exception) when (SocketErrors.IsResourceExhaustion(exception.SocketErrorCode))
+            {
+                Thread.Sleep(backoff.Fail(Log, Model, Statistics, exception.SocketErrorCode));
+                continue;
+            }
+            catch (SocketException exception) when (SocketErrors.IsTransientAcceptFailure(exception.SocketErrorCode))
+            {
+                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(exception.SocketErrorCode));
+                continue;
+            }
+
+            backoff.Succeeded();
+            long id = Admit(client);
+            if (id == 0)
+            {
+                continue;
+            }
+
+            if (serveOnThisThread)
+            {
+                Serve(client, id); // a pool worker serves this client to the end before accepting another
+            }
+            else
+            {
+                StartThread($"blocking-connection-{id}", () => Serve(client, id), ConnectionThreadStackSize);
+            }
+        }
+    }
+
+    private void Serve(Socket client, long id)
+    {
+        _connections[client] = 0;
+        if (Stopping)
+        {
+            SocketSetup.CloseQuietly(client); // stop may have swept the set before this connection joined it
+        }
+
+        EndPoint? remote = RemoteOf(client);
+        if (Options.IdleTimeout is { } idle)
+        {
+            // A blocked call gives up after this long; an idle client is then closed.
+            client.ReceiveTimeout = client.SendTimeout = (int)Math.Ceiling(idle.TotalMilliseconds);
+        }
+
+        byte[] buffer = new byte[Options.BufferSize];
+        long bytesIn = 0, bytesOut = 0;
+        CloseReason reason = CloseReason.ServerStopping;
+        try
+        {
+            while (true)
+            {
+                // Phase 1 and 2 of a read, both inside this one call: wait for data, copy it to buffer.
+                Statistics.Increment(EchoCounter.ReceiveCalls);
+                int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+                if (error != SocketError.Success)
+                {
+                    reason = Classify(error);
+                    break;
+                }
+
+                if (received == 0)
+                {
+                    // The client shut down its sending side and every echo has been sent: close our side too.
+                    reason = CloseReason.ClientClosed;
+                    break;
+                }
+
+                bytesIn += received;
+                Statistics.Add(EchoCounter.BytesIn, received);
+                Statistics.Add(EchoCounter.BufferedBytes, received);
+                AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, received));
+
+                int sent = SendAll(client, buffer.AsSpan(0, received), out error);
+                bytesOut += sent;
+                Statistics.Add(EchoCounter.BytesOut, sent);
+                Statistics.Add(EchoCounter.BufferedBytes, -received);
+                if (error != SocketError.Success)
+                {
+                    reason = Classify(error);
+                    break;
+                }
+            }
+
+            if (reason == CloseReason.ClientClosed)
+            {
+                client.Shutdown(SocketShutdown.Send);
+            }
+        }
+        catch (Exception exception) when (Stopping && SocketErrors.IsAborted(exception))
+        {
+            reason = CloseReason.ServerStopping; // stop closed the socket under the blocked call
+        }
+        catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
+        {
+            reason = CloseReason.Reset; // the shutdown above raced a reset from the client
+        }
+        finally
+        {
+            _connections.TryRemove(client, out _);
+            SocketSetup.CloseQuietly(client);
+            Closed(id, remote, bytesIn, bytesOut, reason);
+        }
+    }
+
+    /// <summary>Blocking Send until every byte is taken (a blocking send can still return short, e.g. when interrupted).</summary>
+    private int SendAll(Socket client, ReadOnlySpan<byte> data, out SocketError error)
+    {
+        int total = 0;
+        error = SocketError.Success;
+        while (total < data.Length)
+        {
+            Statistics.Increment(EchoCounter.SendCalls);
+            int sent = client.Send(data[total..], SocketFlags.None, out error); // blocks while the client's window is full
+            if (error != SocketError.Success)
+            {
+                break;
+            }
+
+            total += sent;
+        }
+
+        return total;
+    }
+
+    private CloseReason Classify(SocketError error)
+    {
+        if (Stopping && SocketErrors.IsAborted(error))
+        {
+            return CloseReason.ServerStopping;
+        }
+
+        if (error is SocketError.TimedOut or SocketError.WouldBlock && Options.IdleTimeout is not null)
+        {
+            return CloseReason.IdleTimeout;
+        }
+
+        return CloseReason.Reset;
+    }
+
+    protected override Task StopCoreAsync()
+    {
+        // Closing a socket wakes the thread blocked in Receive or Send on it with an aborted call.
+        foreach (Socket client in _connections.Keys)
+        {
+            SocketSetup.CloseQuietly(client);
+        }
+
+        return Task.CompletedTask;
+    }
+}

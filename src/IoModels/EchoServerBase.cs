@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Serilog;
+
+namespace IoModels;
+
+/// <summary>
+/// The life cycle every engine shares, so each engine file holds only its model: binding the
+/// listener, admitting or refusing connections against the limit, counting the threads it starts
+/// and joining them on stop, and the open/close bookkeeping and log lines.
+/// </summary>
+public abstract class EchoServerBase : IEchoServer
+{
+    private static long s_nextConnectionId;
+
+    private readonly ConcurrentDictionary<int, Thread> _threads = new();
+    private readonly object _lifecycleLock = new();
+    private Socket? _listener;
+    private IPEndPoint? _localEndPoint;
+    private Task? _stopTask;
+    private volatile bool _stopping;
+
+    protected EchoServerBase(string model, EchoServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Model = model;
+        Options = options;
+        Log = options.Logger;
+    }
+
+    public string Model { get; }
+
+    public EchoStatistics Statistics { get; } = new();
+
+    public IPEndPoint LocalEndPoint => _localEndPoint ?? throw new InvalidOperationException("The server has not been started.");
+
+    protected EchoServerOptions Options { get; }
+
+    protected ILogger Log { get; }
+
+    /// <summary>True once <see cref="StopAsync"/> has begun: errors from closed sockets are then expected.</summary>
+    protected bool Stopping => _stopping;
+
+    /// <summary>Engines that run one listener per loop set this to bind with SO_REUSEPORT.</summary>
+    protected virtual bool ReusePort => false;
+
+    public void Start()
+    {
+        lock (_lifecycleLock)
+        {
+            if (_listener is not null || _stopTask is not null)
+            {
+                throw new InvalidOperationException("The server has already been started.");
+            }
+
+            Socket listener = SocketSetup.CreateListener(Options, ReusePort);
+            try
+            {
+                _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+                _listener = listener;
+                EchoLog.Listening(Log, Model, _localEndPoint);
+                StartCore(listener);
+            }
+            catch
+            {
+                _stopping = true;
+                listener.Dispose();
+                _listener = null;
+                throw;
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        Task stop;
+        lock (_lifecycleLock)
+        {
+            _stopTask ??= StopOnceAsync();
+            stop = _stopTask;
+        }
+
+        return stop.WaitAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Bounded: a dispose that waits forever on a stuck thread would hang its caller.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await StopAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected when a thread would not end in time; it is a background thread and is abandoned.
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Starts serving on <paramref name="listener"/>, which is bound and listening.</summary>
+    protected abstract void StartCore(Socket listener);
+
+    /// <summary>
+    /// Closes every connection and wakes every engine thread so it can end. The listener is already
+    /// closed when this runs. Threads started with <see cref="StartThread"/> are joined afterwards.
+    /// </summary>
+    protected abstract Task StopCoreAsync();
+
+    private async Task StopOnceAsync()
+    {
+        _stopping = true;
+        if (_listener is null)
+        {
+            return; // never started, or failed to start: nothing runs
+        }
+
+        EchoLog.Stopping(Log, Model, Statistics[EchoCounter.ConnectionsActive]);
+        _listener.Dispose();
+        await StopCoreAsync();
+        await Task.Run(JoinThreads);
+        EchoLog.Stopped(Log, Model);
+    }
+
+    private void JoinThreads()
+    {
+        foreach (Thread thread in _threads.Values)
+        {
+            thread.Join();
+        }
+    }
+
+    /// <summary>
+    /// Starts a counted background thread running <paramref name="body"/>. An exception escaping the
+    /// body is a bug: it is logged and counted as a fault rather than taking the process down.
+    /// </summary>
+    protected Thread StartThread(string name, Action body, int maxStackSize = 0)
+    {
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception exception) when (!Stopping || !SocketErrors.IsAborted(exception))
+            {
+                ReportFault(exception);
+            }
+            catch (Exception)
+            {
+                // Expected: a call aborted because the server is stopping and closed the socket under it.
+            }
+            finally
+            {
+                Statistics.Decrement(EchoCounter.Threads);
+                _threads.TryRemove(Environment.CurrentManagedThreadId, out _);
+            }
+        }, maxStackSize)
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        Statistics.Increment(EchoCounter.Threads);
+        _threads[thread.ManagedThreadId] = thread;
+        thread.Start();
+        return thread;
+    }
+
+    /// <summary>Logs and counts an exception that no engine should ever see.</summary>
+    protected void ReportFault(Exception exception)
+    {
+        Statistics.Increment(EchoCounter.Faults);
+        EchoLog.Fault(Log, Model, exception);
+    }
+
+    /// <summary>
+    /// Counts a freshly accepted socket in, or refuses it when the connection limit is reached
+    /// (accepted and closed at once, so the client sees an orderly end rather than a hang).
+    /// Returns the connection id, or 0 when refused.
+    /// </summary>
+    protected long Admit(Socket accepted)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections || Stopping)
+        {
+            Statistics.Increment(EchoCounter.ConnectionsRejected);
+            EchoLog.Rejected(Log, Model, RemoteOf(accepted), Options.MaxConnections);
+            SocketSetup.CloseQuietly(accepted);
+            return 0;
+        }
+
+        SocketSetup.ConfigureAccepted(accepted);
+        long id = Interlocked.Increment(ref s_nextConnectionId);
+        Statistics.Increment(EchoCounter.ConnectionsAccepted);
+        Statistics.Increment(EchoCounter.ConnectionsActive);
+        EchoLog.Accepted(Log, Model, id, RemoteOf(accepted));
+        return id;
+    }
+
+    /// <summary>Counts a connection out and logs why it ended. The caller closes the socket.</summary>
+    protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason)
+    {
+        Statistics.Decrement(EchoCounter.ConnectionsActive);
+        if (reason == CloseReason.Reset)
+        {
+            Statistics.Increment(EchoCounter.ConnectionsReset);
+        }
+        else if (reason == CloseReason.IdleTimeout)
+        {
+            Statistics.Increment(EchoCounter.ConnectionsTimedOut);
+        }
+
+        EchoLog.Closed(Log, Model, id, remote, bytesIn, bytesOut, reason);
+    }
+
+    /// <summary>The remote endpoint, or null once the socket can no longer say (reset or closed).</summary>
+    protected static EndPoint? RemoteOf(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint;
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Expected: a reset or closed socket has no remote endpoint to report; the log shows none.
+            return null;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace IoModels;
+
+/// <summary>The socket set-up every engine shares: the listening socket and the options on accepted sockets.</summary>
+public static class SocketSetup
+{
+    /// <summary>
+    /// Creates, binds and listens. Sets SO_REUSEADDR (only: .NET's <c>ReuseAddress</c> on Unix also
+    /// sets SO_REUSEPORT, which would let a second server share the port silently) so a restarted
+    /// demo server can bind while old connections linger in TIME_WAIT. With
+    /// <paramref name="reusePort"/>, also SO_REUSEPORT, for engines that run one listener per loop.
+    /// </summary>
+    /// <exception cref="SocketException">AddressAlreadyInUse, AddressNotAvailable, AccessDenied.</exception>
+    public static Socket CreateListener(EchoServerOptions options, bool reusePort = false)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var listener = new Socket(options.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            SetReuseAddress(listener);
+            if (reusePort)
+            {
+                SetReusePort(listener);
+            }
+
+            listener.Bind(options.EndPoint);
+            listener.Listen(options.Backlog);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Options for a freshly accepted connection: no Nagle delay, because an echo is a reply the client is waiting for.</summary>
+    public static void ConfigureAccepted(Socket socket)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        socket.NoDelay = true;
+    }
+
+    /// <summary>Closes a connection without letting a failure to close escape: the peer may already be gone.</summary>
+    public static void CloseQuietly(Socket socket)
+    {
+        try
+        {
+            socket.Dispose();
+        }
+        catch (SocketException)
+        {
+            // Expected: closing a socket the peer already reset can report the reset; it is closed either way.
+        }
+    }
+
+    private static void SetReuseAddress(Socket socket)
+    {
+        // Raw option numbers, because the managed ReuseAddress option means more than SO_REUSEADDR on Unix.
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 0x4 /* SO_REUSEADDR */, BitConverter.GetBytes(1));
+        }
+    }
+
+    private static void SetReusePort(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(0xffff /* SOL_SOCKET */, 0x200 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
+        }
+        else
+        {
+            throw new PlatformNotSupportedException("SO_REUSEPORT is not available on this OS.");
+        }
+    }
+
+    /// <summary>True for loopback addresses (127.0.0.0/8, ::1); anything else exposes the server to a network.</summary>
+    public static bool IsLoopback(IPAddress address) => IPAddress.IsLoopback(address);
+}

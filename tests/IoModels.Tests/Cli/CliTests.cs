@@ -1,0 +1,132 @@
+using System.Net;
+using System.Net.Sockets;
+using IoModels.Tests.Support;
+
+namespace IoModels.Tests.Cli;
+
+/// <summary>The <c>iomodels</c> executable end to end: real processes, real sockets on loopback.</summary>
+public sealed class CliTests
+{
+    [Fact]
+    public async Task Models_lists_every_registered_model_with_its_availability()
+    {
+        (int exitCode, string stdout, _) = await CliProcess.RunAsync(null, "models");
+        Assert.Equal(0, exitCode);
+        foreach (ModelInfo model in ModelRegistry.All)
+        {
+            Assert.Contains(model.Name + " ", stdout, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("available", stdout, StringComparison.Ordinal);
+    }
+
+    [SkippableTheory]
+    [InlineData("blocking")]
+    [InlineData("async")]
+    public async Task Serve_and_a_piped_client_round_trip_then_sigterm_prints_the_summary(string model)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        await using CliProcess server = CliProcess.Start("serve", "--model", model, "--port", "0");
+        int port = await server.WaitForServingPortAsync();
+
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync("hello world\n\nzürich 123\n", "client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal(["HELLO WORLD", "ZüRICH 123"], stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("final statistics", server.Stdout, StringComparison.Ordinal);
+        Assert.Contains("bytes in", server.Stdout, StringComparison.Ordinal);
+        Assert.Contains("closed #", server.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Client_messages_option_prints_each_echo()
+    {
+        await using CliProcess server = CliProcess.Start("serve", "--model", "async", "--port", "0");
+        int port = await server.WaitForServingPortAsync();
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null, "client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--message", "abc", "--message", "Def ghi");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal("ABC\nDEF GHI\n", stdout.ReplaceLineEndings("\n"));
+    }
+
+    public static TheoryData<string[], int, string> BadInput => new()
+    {
+        { ["serve", "--model", "carrier-pigeon"], 2, "unknown model 'carrier-pigeon'; the models are: blocking" },
+        { ["serve", "--port", "abc"], 2, "--port must be a whole number from 0 to 65535, not 'abc'" },
+        { ["serve", "--port", "70000"], 2, "--port must be a whole number from 0 to 65535" },
+        { ["serve", "--buffer-size", "-5"], 2, "--buffer-size must be a whole number" },
+        { ["serve", "--stats", "soon"], 2, "--stats must be a positive duration" },
+        { ["serve", "--host", "not an address"], 2, "--host must be an IP address" },
+        { ["serve", "--output-buffer", "10", "--buffer-size", "100"], 2, "--output-buffer must be at least the buffer size" },
+        { ["serve", "--log-level", "loud"], 2, "--log-level must be one of" },
+        { ["serve", "--no-such-option"], 2, "--no-such-option" },
+        { ["frobnicate"], 2, "frobnicate" },
+        { ["client", "--timeout", "0"], 2, "--timeout must be a positive duration" },
+    };
+
+    [Theory, MemberData(nameof(BadInput))]
+    public async Task Bad_input_gets_one_clear_line_and_a_nonzero_exit_code(string[] args, int expectedExitCode, string expectedMessage)
+    {
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null, args);
+        Assert.Equal(expectedExitCode, exitCode);
+        AssertOneErrorLine(stderr, expectedMessage);
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
+    public async Task Serve_on_a_port_in_use_says_so()
+    {
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupier.Listen();
+        int port = ((IPEndPoint)occupier.LocalEndPoint!).Port;
+        (int exitCode, _, string stderr) = await CliProcess.RunAsync(null, "serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(4, exitCode);
+        Assert.Contains($"127.0.0.1:{port} is already in use", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Client_to_an_unreachable_server_says_so()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // a port that was free a moment ago and has no listener
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        (int exitCode, _, string stderr) = await CliProcess.RunAsync("hi\n", "client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(5, exitCode);
+        AssertOneErrorLine(stderr, $"cannot connect to 127.0.0.1:{port}: connection refused");
+    }
+
+    [Fact]
+    public async Task Client_reports_a_server_that_closes_before_echoing()
+    {
+        using var mute = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        mute.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        mute.Listen();
+        int port = ((IPEndPoint)mute.LocalEndPoint!).Port;
+        Task closer = Task.Run(async () =>
+        {
+            using Socket accepted = await mute.AcceptAsync().WithTimeout();
+            byte[] sink = new byte[16];
+            await accepted.ReceiveAsync(sink, SocketFlags.None).WithTimeout();
+            accepted.Shutdown(SocketShutdown.Both); // reads the request, answers nothing, hangs up
+        });
+        (int exitCode, _, string stderr) = await CliProcess.RunAsync("hello\n", "client", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await closer.WithTimeout();
+        Assert.Equal(6, exitCode);
+        AssertOneErrorLine(stderr, "the server closed the connection after 0 of 5 echoed bytes");
+    }
+
+    private static void AssertOneErrorLine(string stderr, string expected)
+    {
+        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got: {stderr}");
+        Assert.Contains(expected, lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("iomodels: ", lines[0], StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Net;
+
+namespace IoModels.Tests.Conformance;
+
+/// <summary>
+/// One engine configuration the conformance suite runs: a registry model as it comes, or a variant of
+/// it (a worker pool, edge-triggered mode, several loops). <see cref="MaxConcurrentClients"/> is a
+/// capability: tests that need more clients at once than a variant can serve skip with a reason.
+/// </summary>
+public sealed record EngineCase(string Name, string Model, Func<EchoServerOptions, EchoServerOptions> Configure, int MaxConcurrentClients = int.MaxValue)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// Every case the suite runs: each model in <see cref="ModelRegistry"/>, automatically, plus the
+/// variants listed here. A new engine is covered by adding it to the registry.
+/// </summary>
+public static class EngineCases
+{
+    private static readonly EngineCase[] s_variants =
+    [
+        // A pool of 8 threads: enough for most tests; more clients than that wait, as the model says.
+        new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
+    ];
+
+    public static IReadOnlyList<EngineCase> All { get; } =
+    [
+        .. ModelRegistry.All.Select(m => new EngineCase(m.Name, m.Name, o => o)),
+        .. s_variants,
+    ];
+
+    /// <summary>The case names, as theory data: each shows as its own test.</summary>
+    public static TheoryData<string> Names
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (EngineCase engine in All)
+            {
+                data.Add(engine.Name);
+            }
+
+            return data;
+        }
+    }
+
+    public static EngineCase Get(string name) => All.Single(c => c.Name == name);
+
+    /// <summary>Options for a test server: loopback, port 0, then the case's own tuning.</summary>
+    public static EchoServerOptions OptionsFor(EngineCase engine, Func<EchoServerOptions, EchoServerOptions>? adjust = null)
+    {
+        var options = new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
+        options = engine.Configure(options);
+        return adjust is null ? options : adjust(options);
+    }
+}
