@@ -75,6 +75,11 @@ internal static class ClientCommand
             string? line = await Task.Run(input.ReadLine, CancellationToken.None).WaitAsync(cancellationToken);
             if (line is null)
             {
+                if (interactive)
+                {
+                    await output.WriteLineAsync(); // leave the shell prompt on a line of its own
+                }
+
                 return (int)ExitCode.Success; // end of input (Ctrl+D, or the pipe ran dry)
             }
 
