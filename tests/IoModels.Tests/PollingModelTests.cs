@@ -100,6 +100,32 @@ public sealed class PollingModelTests
         Assert.Equal(0, server.Statistics[EchoCounter.WouldBlock]); // select only calls what is ready, so nothing was asked too early
     }
 
+    [Fact]
+    public async Task Select_refuses_a_client_that_would_overflow_its_read_list_and_says_why_once()
+    {
+        var sink = new CollectingSink();
+        using Logger logger = new Serilog.LoggerConfiguration().WriteTo.Sink(sink).CreateLogger();
+        EchoServerOptions options = EngineCases.OptionsFor(EngineCases.Get("select"), o => o with { Logger = logger });
+        await using var server = new IoModels.Select.SelectEchoServer(options, maxSocketsPerList: 3); // the listener and two connections
+        server.Start();
+        using TestClient first = await TestClient.ConnectAsync(server.LocalEndPoint);
+        using TestClient second = await TestClient.ConnectAsync(server.LocalEndPoint);
+        await first.AssertEchoAsync("first"u8.ToArray());
+        await second.AssertEchoAsync("second"u8.ToArray());
+
+        using TestClient third = await TestClient.ConnectAsync(server.LocalEndPoint);
+        using TestClient fourth = await TestClient.ConnectAsync(server.LocalEndPoint);
+        Assert.True(await third.ReceiveEndAsync(), "the client beyond the list bound is closed, not served");
+        Assert.True(await fourth.ReceiveEndAsync(), "and so is the next");
+        Assert.Equal(2, server.Statistics[EchoCounter.ConnectionsRejected]);
+        Assert.Single(sink.Messages, m => m.Contains("65,536 sockets per list", StringComparison.Ordinal));
+        await first.AssertEchoAsync("still served"u8.ToArray());
+
+        await server.StopAsync().WithTimeout(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, server.Statistics[EchoCounter.Threads]);
+        Assert.Equal(0, server.Statistics[EchoCounter.ConnectionsActive]);
+    }
+
     private sealed class CollectingSink : ILogEventSink
     {
         private readonly List<string> _messages = [];

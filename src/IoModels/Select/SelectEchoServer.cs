@@ -50,11 +50,20 @@ public sealed class SelectEchoServer : EchoServerBase
     private readonly List<Socket> _readList = [];
     private readonly List<Socket> _writeList = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
+    private readonly int _maxSocketsPerList;
     private bool _listFullLogged;
 
     public SelectEchoServer(EchoServerOptions options)
+        : this(options, MaxSocketsPerList)
+    {
+    }
+
+    /// <summary>For tests: a smaller list bound, to see the refusal without 65,536 sockets.</summary>
+    internal SelectEchoServer(EchoServerOptions options, int maxSocketsPerList)
         : base("select", options)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSocketsPerList, 2);
+        _maxSocketsPerList = maxSocketsPerList;
     }
 
     protected override void StartCore(Socket listener)
@@ -199,7 +208,7 @@ public sealed class SelectEchoServer : EchoServerBase
             }
 
             backoff.Succeeded();
-            if (_connections.Count >= MaxSocketsPerList - 1)
+            if (_connections.Count >= _maxSocketsPerList - 1)
             {
                 RefuseListFull(client!);
                 continue;
@@ -224,7 +233,7 @@ public sealed class SelectEchoServer : EchoServerBase
             EchoLog.Note(Log, Model, "Socket.Select takes at most 65,536 sockets per list (the listener and 65,535 connections); further clients are refused");
         }
 
-        EchoLog.Rejected(Log, Model, RemoteOf(client), MaxSocketsPerList - 1);
+        EchoLog.Rejected(Log, Model, RemoteOf(client), _maxSocketsPerList - 1);
         SocketSetup.CloseQuietly(client);
     }
 
