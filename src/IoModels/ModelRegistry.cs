@@ -22,7 +22,8 @@ public static class ModelRegistry
         new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless --poll-interval",
             o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads]),
         new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
-            o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads]),
+            o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
+            mechanism: SelectEchoServer.Mechanism),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
     ];

@@ -34,8 +34,9 @@ namespace IoModels.Select;
 ///    takes at most 65,536 sockets (ArgumentOutOfRangeException beyond), poll fails with EINVAL when
 ///    the entries outnumber the process's descriptor limit (RLIMIT_NOFILE; one list per connection
 ///    keeps us under it), and the timeout is in whole milliseconds (below 1 ms it does not wait at
-///    all). On macOS .NET 10 switches to real select(2) (SocketPal.SelectOverPollIsBroken), where
-///    FD_SETSIZE may apply; that path was not tested here.
+///    all). On macOS (and iOS, tvOS, Mac Catalyst) .NET 10 calls select(2) instead
+///    (SocketPal.SelectOverPollIsBroken chooses SelectViaSelect), where FD_SETSIZE may limit it;
+///    that path was not tried here.
 /// </remarks>
 public sealed class SelectEchoServer : EchoServerBase
 {
@@ -45,6 +46,15 @@ public sealed class SelectEchoServer : EchoServerBase
     /// so one fewer connections than this can be served; extra clients are refused.
     /// </summary>
     private const int MaxSocketsPerList = 65_536;
+
+    /// <summary>
+    /// What Socket.Select calls on this OS, for <c>iomodels models</c>: poll(2) on Linux and the other
+    /// Unixes, select(2) on Apple's (SocketPal.SelectOverPollIsBroken), not looked into on Windows.
+    /// </summary>
+    public static string? Mechanism =>
+        OperatingSystem.IsMacOS() || OperatingSystem.IsIOS() || OperatingSystem.IsTvOS() || OperatingSystem.IsMacCatalyst() ? "select(2)"
+        : OperatingSystem.IsLinux() || OperatingSystem.IsFreeBSD() ? "poll(2)"
+        : null;
 
     private readonly Dictionary<Socket, Connection> _connections = [];
     private readonly List<Socket> _readList = [];
