@@ -1,5 +1,7 @@
 using IoModels.Async;
 using IoModels.Blocking;
+using IoModels.NonBlocking;
+using IoModels.Select;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -17,6 +19,11 @@ public static class ModelRegistry
     [
         new("blocking", "one thread per connection, blocked in Receive and Send (--workers N: a fixed pool)",
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls]),
+        new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless --poll-interval",
+            o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads]),
+        new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
+            o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
+            mechanism: SelectEchoServer.Mechanism),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
     ];

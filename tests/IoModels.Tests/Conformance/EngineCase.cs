@@ -22,6 +22,8 @@ public static class EngineCases
     [
         // A pool of 8 threads: enough for most tests; more clients than that wait, as the model says.
         new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
+        // The sweep that sleeps 1 ms after finding nothing to do, instead of spinning: same contract.
+        new("nonblocking-sleep", "nonblocking", o => o with { PollInterval = TimeSpan.FromMilliseconds(1) }),
     ];
 
     public static IReadOnlyList<EngineCase> All { get; } =

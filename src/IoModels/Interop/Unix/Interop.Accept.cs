@@ -1,0 +1,29 @@
+using System.Runtime.InteropServices;
+
+namespace IoModels;
+
+internal static partial class Interop
+{
+    /// <summary>
+    /// accept(2), for engines that poll a non-blocking listener: "no client waiting" comes back as
+    /// -1 with errno EAGAIN, a value, where the managed <c>Socket.Accept</c> would throw.
+    /// </summary>
+    internal static partial class Libc
+    {
+        /// <summary>fcntl command that sets descriptor flags (the same number on Linux, macOS and FreeBSD).</summary>
+        internal const int F_SETFD = 2;
+
+        /// <summary>Close this descriptor in a child process started with exec (as every .NET socket is).</summary>
+        internal const int FD_CLOEXEC = 1;
+
+        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
+        internal static readonly int EINVAL = 22;
+
+        /// <summary>
+        /// The listener is passed as a SafeHandle, so the generated stub holds a reference on it for the
+        /// duration of the call: a concurrent Dispose cannot close (and the OS reuse) the descriptor under it.
+        /// </summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "accept", SetLastError = true)]
+        internal static unsafe partial int Accept(SafeHandle socket, void* address, uint* addressLength);
+    }
+}
