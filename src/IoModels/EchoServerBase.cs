@@ -20,6 +20,9 @@ public abstract class EchoServerBase : IEchoServer
     private IPEndPoint? _localEndPoint;
     private Task? _stopTask;
     private volatile bool _stopping;
+    private int _connectionLimit;
+    private long _refusedSinceLog;
+    private long _lastRefusalLog = long.MinValue;
 
     protected EchoServerBase(string model, EchoServerOptions options)
     {
@@ -39,6 +42,12 @@ public abstract class EchoServerBase : IEchoServer
     protected EchoServerOptions Options { get; }
 
     protected ILogger Log { get; }
+
+    /// <summary>
+    /// The connections served at once: <see cref="EchoServerOptions.MaxConnections"/>, or fewer when
+    /// the process's descriptor limit could not hold that many (see <see cref="DescriptorBudget"/>).
+    /// </summary>
+    protected int ConnectionLimit => _connectionLimit;
 
     /// <summary>True once <see cref="StopAsync"/> has begun: errors from closed sockets are then expected.</summary>
     protected bool Stopping => _stopping;
@@ -61,6 +70,13 @@ public abstract class EchoServerBase : IEchoServer
                 _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
                 _listener = listener;
                 EchoLog.Listening(Log, Model, _localEndPoint);
+                _connectionLimit = Options.MaxConnections;
+                if (DescriptorBudget.ConnectionCapacity() is int capacity && capacity < Options.MaxConnections)
+                {
+                    _connectionLimit = capacity;
+                    EchoLog.DescriptorCap(Log, Model, DescriptorBudget.SoftLimit() ?? 0, capacity, DescriptorBudget.Reserve);
+                }
+
                 StartCore(listener);
             }
             catch
@@ -165,7 +181,18 @@ public abstract class EchoServerBase : IEchoServer
         };
         Statistics.Increment(EchoCounter.Threads);
         _threads[thread.ManagedThreadId] = thread;
-        thread.Start();
+        try
+        {
+            thread.Start();
+        }
+        catch (OutOfMemoryException)
+        {
+            // The OS refused a thread: undo the bookkeeping (an unstarted thread cannot be joined) and let the engine decide.
+            Statistics.Decrement(EchoCounter.Threads);
+            _threads.TryRemove(thread.ManagedThreadId, out _);
+            throw;
+        }
+
         return thread;
     }
 
@@ -184,10 +211,9 @@ public abstract class EchoServerBase : IEchoServer
     protected long Admit(Socket accepted)
     {
         ArgumentNullException.ThrowIfNull(accepted);
-        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections || Stopping)
+        if (Statistics[EchoCounter.ConnectionsActive] >= _connectionLimit || Stopping)
         {
-            Statistics.Increment(EchoCounter.ConnectionsRejected);
-            EchoLog.Rejected(Log, Model, RemoteOf(accepted), Options.MaxConnections);
+            Refused(RemoteOf(accepted), _connectionLimit);
             SocketSetup.CloseQuietly(accepted);
             return 0;
         }
@@ -198,6 +224,23 @@ public abstract class EchoServerBase : IEchoServer
         Statistics.Increment(EchoCounter.ConnectionsActive);
         EchoLog.Accepted(Log, Model, id, RemoteOf(accepted));
         return id;
+    }
+
+    /// <summary>
+    /// Counts a refused connection and logs it, at most once a second with the number refused since
+    /// the last line: a flood of clients must not become a flood of log lines. The caller closes the socket.
+    /// </summary>
+    protected void Refused(EndPoint? remote, int limit)
+    {
+        Statistics.Increment(EchoCounter.ConnectionsRejected);
+        long refused = Interlocked.Increment(ref _refusedSinceLog);
+        long now = Environment.TickCount64;
+        long last = Interlocked.Read(ref _lastRefusalLog);
+        if ((last == long.MinValue || now - last >= 1000) && Interlocked.CompareExchange(ref _lastRefusalLog, now, last) == last)
+        {
+            Interlocked.Add(ref _refusedSinceLog, -refused);
+            EchoLog.Rejected(Log, Model, remote, limit, refused);
+        }
     }
 
     /// <summary>Counts a connection out and logs why it ended. The caller closes the socket.</summary>

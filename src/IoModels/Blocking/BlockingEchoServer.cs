@@ -93,7 +93,19 @@ public sealed class BlockingEchoServer : EchoServerBase
             }
             else
             {
-                StartThread($"blocking-connection-{id}", () => Serve(client, id), ConnectionThreadStackSize);
+                try
+                {
+                    StartThread($"blocking-connection-{id}", () => Serve(client, id), ConnectionThreadStackSize);
+                }
+                catch (OutOfMemoryException)
+                {
+                    // Expected when the OS will not give us one more thread (threads or memory exhausted):
+                    // this is the model's limit showing. Drop this client and wait before accepting more.
+                    EndPoint? remote = RemoteOf(client);
+                    SocketSetup.CloseQuietly(client);
+                    Closed(id, remote, 0, 0, CloseReason.Reset);
+                    Thread.Sleep(backoff.Fail(Log, Model, Statistics, SocketError.NoBufferSpaceAvailable));
+                }
             }
         }
     }

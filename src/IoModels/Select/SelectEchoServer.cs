@@ -236,14 +236,13 @@ public sealed class SelectEchoServer : EchoServerBase
     /// <summary>One more connection would not fit in Select's read list: refuse it as the connection limit would.</summary>
     private void RefuseListFull(Socket client)
     {
-        Statistics.Increment(EchoCounter.ConnectionsRejected);
         if (!_listFullLogged)
         {
             _listFullLogged = true;
             EchoLog.Note(Log, Model, "Socket.Select takes at most 65,536 sockets per list (the listener and 65,535 connections); further clients are refused");
         }
 
-        EchoLog.Rejected(Log, Model, RemoteOf(client), _maxSocketsPerList - 1);
+        Refused(RemoteOf(client), _maxSocketsPerList - 1);
         SocketSetup.CloseQuietly(client);
     }
 
