@@ -28,6 +28,7 @@ public abstract class EchoServerBase : IEchoServer
         Model = model;
         Options = options;
         Log = options.Logger;
+        Trace = new TraceAggregator(Log, model);
     }
 
     public string Model { get; }
@@ -39,6 +40,9 @@ public abstract class EchoServerBase : IEchoServer
     protected EchoServerOptions Options { get; }
 
     protected ILogger Log { get; }
+
+    /// <summary>Step narration for <c>serve --trace</c>: call <see cref="TraceAggregator.Record"/> at each step; free when tracing is off.</summary>
+    protected TraceAggregator Trace { get; }
 
     /// <summary>True once <see cref="StopAsync"/> has begun: errors from closed sockets are then expected.</summary>
     protected bool Stopping => _stopping;
@@ -113,6 +117,7 @@ public abstract class EchoServerBase : IEchoServer
     private async Task StopOnceAsync()
     {
         _stopping = true;
+        using TraceAggregator trace = Trace; // the last trace summary is written once every thread has ended
         if (_listener is null)
         {
             return; // never started, or failed to start: nothing runs

@@ -105,8 +105,19 @@ public sealed class AsyncEchoServer : EchoServerBase
             {
                 // Phase 1, waiting for data, with no buffer: completes when data (or end of stream) is there.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
-                SocketResult ready = await operation.ReceiveAsync(client, Memory<byte>.Empty);
+                ValueTask<SocketResult> waiting = operation.ReceiveAsync(client, Memory<byte>.Empty);
+                bool wentPending = !waiting.IsCompleted;
+                if (wentPending)
+                {
+                    Trace.Record(TraceEvent.OperationPending, id);
+                }
+
+                SocketResult ready = await waiting;
                 Statistics.Increment(EchoCounter.Completions);
+                if (wentPending)
+                {
+                    Trace.Record(TraceEvent.CompletionArrived, id, ready.BytesTransferred);
+                }
                 if (!ready.Succeeded)
                 {
                     reason = Classify(ready.Error);

@@ -61,6 +61,7 @@ public sealed class BlockingEchoServer : EchoServerBase
         {
             Statistics.Increment(EchoCounter.AcceptCalls);
             Socket client;
+            Trace.Record(TraceEvent.AcceptWaiting);
             try
             {
                 client = listener.Accept(); // blocks until a client has connected
@@ -122,7 +123,9 @@ public sealed class BlockingEchoServer : EchoServerBase
             {
                 // Phase 1 and 2 of a read, both inside this one call: wait for data, copy it to buffer.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
+                Trace.Record(TraceEvent.ReceiveWaiting, id);
                 int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+                Trace.Record(TraceEvent.ReceiveReturned, id, received);
                 if (error != SocketError.Success)
                 {
                     reason = Classify(error);
