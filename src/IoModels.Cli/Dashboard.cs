@@ -24,6 +24,9 @@ internal static class Dashboard
     /// <summary>Rates are averaged over this many refreshes (one second), so they do not flicker.</summary>
     private const int RateWindow = 4;
 
+    /// <summary>Per-connection rows shown at most: ten fit a projected terminal beside the counters.</summary>
+    private const int ConnectionRows = 10;
+
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
     /// <summary>True when <paramref name="output"/> is the console and the console is a terminal.</summary>
@@ -116,18 +119,51 @@ internal static class Dashboard
 
         string ratios = StatisticsFormatter.Ratios(now, earlier);
         long workingSet = process.WorkingSet64;
-        var processLine = new Markup(string.Create(s_invariant,
-            $"engine threads [bold]{now[EchoCounter.Threads]}[/] (peak {now[EchoCounter.PeakThreads]})  " +
-            $"process threads [bold]{process.Threads.Count}[/]  CPU [bold]{cpuPercent:0}%[/] of one core  " +
-            $"working set {workingSet / (1024.0 * 1024.0):0.0} MiB  GC heap {GC.GetTotalMemory(forceFullCollection: false) / (1024.0 * 1024.0):0.0} MiB"));
+        var threadsLine = new Markup(string.Create(s_invariant,
+            $"threads: engine [bold]{now[EchoCounter.Threads]}[/] (peak {now[EchoCounter.PeakThreads]}), process [bold]{process.Threads.Count}[/]   " +
+            $"CPU [bold]{cpuPercent:0}%[/] of one core"));
+        var memoryLine = new Markup(string.Create(s_invariant,
+            $"memory: working set {workingSet / (1024.0 * 1024.0):0.0} MiB, GC heap {GC.GetTotalMemory(forceFullCollection: false) / (1024.0 * 1024.0):0.0} MiB"));
 
-        var rows = new List<IRenderable> { heading, table, processLine };
+        var rows = new List<IRenderable> { heading, table, threadsLine, memoryLine };
         if (ratios.Length > 0)
         {
             rows.Add(new Markup("[dim]last second:[/] " + Markup.Escape(ratios)));
         }
 
+        if (server is IConnectionListing listing)
+        {
+            rows.Add(ConnectionsTable(listing));
+        }
+
         return new Rows(rows);
+    }
+
+    /// <summary>The oldest open connections, one row each, for engines that can list them.</summary>
+    private static Table ConnectionsTable(IConnectionListing listing)
+    {
+        IReadOnlyList<ConnectionSnapshot> connections = listing.ListConnections(ConnectionRows);
+        int total = listing.ListedConnections;
+        var table = new Table().Border(TableBorder.Simple).Expand();
+        table.AddColumn("client");
+        table.AddColumn("remote");
+        table.AddColumn(new TableColumn("bytes in").RightAligned());
+        table.AddColumn(new TableColumn("bytes out").RightAligned());
+        table.AddColumn("state");
+        foreach (ConnectionSnapshot connection in connections)
+        {
+            table.AddRow(
+                "#" + connection.Id.ToString(s_invariant),
+                Markup.Escape(connection.Remote?.ToString() ?? "?"),
+                connection.BytesIn.ToString("N0", s_invariant),
+                connection.BytesOut.ToString("N0", s_invariant),
+                connection.Activity == ConnectionActivity.Sending ? "sending the echo" : "waiting for data");
+        }
+
+        table.Caption(total > connections.Count
+            ? string.Create(s_invariant, $"{connections.Count} oldest of {total} connections")
+            : string.Create(s_invariant, $"{total} connections"));
+        return table;
     }
 
     /// <summary>The model's key counters first (bold), then the always-useful ones, then anything else that moved.</summary>

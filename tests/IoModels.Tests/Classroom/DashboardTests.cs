@@ -1,5 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
+using IoModels.Cli;
+using IoModels.Tests.Conformance;
 using IoModels.Tests.Support;
+using Spectre.Console;
 
 namespace IoModels.Tests.Classroom;
 
@@ -43,5 +47,43 @@ public sealed class DashboardTests
         Assert.Matches(@"Receive for client #\d+ returned 12 bytes", log);
         server.Signal("TERM");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [SkippableTheory]
+    [InlineData("blocking")]
+    [InlineData("async")]
+    public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string model)
+    {
+        await using RunningServer server = RunningServer.Start(EngineCases.Get(model));
+        using TestClient first = await server.ConnectAsync();
+        using TestClient second = await server.ConnectAsync();
+        await first.AssertEchoAsync("frame one"u8.ToArray());
+        await second.AssertEchoAsync("frame two!"u8.ToArray());
+        Assert.IsAssignableFrom<IConnectionListing>(server.Server);
+        var listing = (IConnectionListing)server.Server;
+        await TaskTimeoutExtensions.Eventually(
+            () => listing.ListConnections(10) is { Count: 2 } rows && rows.All(r => r.BytesOut == r.BytesIn && r.Activity == ConnectionActivity.WaitingForData),
+            "both connections are listed, echoed and waiting again");
+
+        StatisticsSnapshot earlier = server.Statistics.Snapshot();
+        using var process = Process.GetCurrentProcess();
+        var text = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(text),
+        });
+        console.Profile.Width = 120;
+        console.Write(Dashboard.Frame(ModelRegistry.Find(model)!, server.Server, earlier, server.Statistics.Snapshot(), 42.0, process, TimeSpan.FromSeconds(3)));
+
+        string frame = text.ToString();
+        Assert.Contains($"{model} on {server.EndPoint}", frame, StringComparison.Ordinal);
+        Assert.Contains("2 connections (peak 2)", frame, StringComparison.Ordinal);
+        Assert.Contains("receive calls", frame, StringComparison.Ordinal);
+        Assert.Contains("CPU 42%", frame, StringComparison.Ordinal);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +9 +9 +waiting for data", frame);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +10 +10 +waiting for data", frame);
+        Assert.Contains("2 connections", frame, StringComparison.Ordinal);
     }
 }
