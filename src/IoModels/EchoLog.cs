@@ -46,7 +46,10 @@ public static class EchoLog
     /// <summary>Narrates one engine step at Debug level; <paramref name="a"/> and <paramref name="b"/> as <see cref="TraceEvent"/> defines them.</summary>
     public static void TraceStep(ILogger log, string model, TraceEvent kind, long connection, long a, long b)
     {
-        string thread = Thread.CurrentThread.Name ?? $"thread {Environment.CurrentManagedThreadId}";
+        Thread current = Thread.CurrentThread;
+        string thread = current.IsThreadPoolThread
+            ? $"pool thread {Environment.CurrentManagedThreadId}"
+            : current.Name ?? $"thread {Environment.CurrentManagedThreadId}";
         switch (kind)
         {
             case TraceEvent.AcceptWaiting:
@@ -64,8 +67,11 @@ public static class EchoLog
             case TraceEvent.OperationPending:
                 log.Debug("{Model} client #{Connection}: receive is pending; [{Thread}] returns to the pool and no thread waits for this client", model, connection, thread);
                 break;
+            case TraceEvent.CompletionArrived when a == 0:
+                log.Debug("{Model} client #{Connection}: the pending receive completed (data or end of stream is there); [{Thread}] picks the connection up", model, connection, thread);
+                break;
             case TraceEvent.CompletionArrived:
-                log.Debug("{Model} client #{Connection}: completion arrived ({Bytes} bytes); [{Thread}] continues its loop", model, connection, a, thread);
+                log.Debug("{Model} client #{Connection}: completion arrived with {Bytes} bytes already in the buffer; [{Thread}] picks the connection up", model, connection, a, thread);
                 break;
             case TraceEvent.SweepFinished:
                 log.Debug("{Model} [{Thread}] swept {Sockets} sockets; {WouldBlock} calls would have blocked", model, thread, a, b);
