@@ -18,6 +18,7 @@ internal sealed class OneWorkerDemo : IDemoScenario
     public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
     {
         ModelInfo model = RequireModel("blocking");
+        // 3 s: long enough to see the wait on a projector; 300 ms at least, far above loopback round trips.
         TimeSpan hold = context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
         await using IEchoServer server = StartServer(model, o => o with { Workers = 1 });
         context.Say($"A blocking server with --workers 1 listens on {server.LocalEndPoint}: one thread that accepts a client and serves it until it leaves.");

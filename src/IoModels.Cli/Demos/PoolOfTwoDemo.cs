@@ -15,6 +15,7 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
     public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
     {
         ModelInfo model = RequireModel("blocking");
+        // 3 s: long enough to see the wait on a projector; 300 ms at least, far above loopback round trips.
         TimeSpan hold = context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
         await using IEchoServer server = StartServer(model, o => o with { Workers = 2 });
         context.Say($"A blocking server with --workers 2 listens on {server.LocalEndPoint}: two threads, each serving one client at a time.");
