@@ -74,6 +74,14 @@ internal static class StatisticsFormatter
         return text.ToString();
     }
 
+    /// <summary>The ratios of <see cref="AppendRatios"/> as text, without the leading separator (empty when none applies).</summary>
+    public static string Ratios(StatisticsSnapshot now, StatisticsSnapshot? earlier)
+    {
+        var text = new StringBuilder();
+        AppendRatios(text, now, earlier);
+        return text.ToString().TrimStart(' ', '|');
+    }
+
     /// <summary>Would-block share, events per wait, sockets scanned per wait: over the interval, or in total when <paramref name="earlier"/> is null.</summary>
     private static void AppendRatios(StringBuilder line, StatisticsSnapshot now, StatisticsSnapshot? earlier)
     {

@@ -45,6 +45,106 @@ public static class EchoLog
 
     public static void Note(ILogger log, string model, string text) =>
         log.Information("{Model}: {Note}", model, text);
+
+    // ---- serve --trace: one step as it happens (the first few of each kind per interval) ----
+
+    /// <summary>Narrates one engine step at Debug level; <paramref name="a"/> and <paramref name="b"/> as <see cref="TraceEvent"/> defines them.</summary>
+    public static void TraceStep(ILogger log, string model, TraceEvent kind, long connection, long a, long b)
+    {
+        Thread current = Thread.CurrentThread;
+        string thread = current.IsThreadPoolThread
+            ? $"pool thread {Environment.CurrentManagedThreadId}"
+            : current.Name ?? $"thread {Environment.CurrentManagedThreadId}";
+        switch (kind)
+        {
+            case TraceEvent.AcceptWaiting:
+                log.Debug("{Model} [{Thread}] blocks in Accept until the next client connects", model, thread);
+                break;
+            case TraceEvent.ReceiveWaiting:
+                log.Debug("{Model} [{Thread}] blocks in Receive for client #{Connection}: waiting for data (phase 1), this thread can do nothing else", model, thread, connection);
+                break;
+            case TraceEvent.ReceiveReturned when a == 0:
+                log.Debug("{Model} [{Thread}] Receive for client #{Connection} returned 0 bytes: the client closed its side (end of stream)", model, thread, connection);
+                break;
+            case TraceEvent.ReceiveReturned:
+                log.Debug("{Model} [{Thread}] Receive for client #{Connection} returned {Bytes} bytes: data arrived and was copied in (phase 2), the thread runs again", model, thread, connection, a);
+                break;
+            case TraceEvent.OperationPending:
+                log.Debug("{Model} client #{Connection}: receive is pending; [{Thread}] returns to the pool and no thread waits for this client", model, connection, thread);
+                break;
+            case TraceEvent.CompletionArrived when a == 0:
+                log.Debug("{Model} client #{Connection}: the pending receive completed (data or end of stream is there); [{Thread}] picks the connection up", model, connection, thread);
+                break;
+            case TraceEvent.CompletionArrived:
+                log.Debug("{Model} client #{Connection}: completion arrived with {Bytes} bytes already in the buffer; [{Thread}] picks the connection up", model, connection, a, thread);
+                break;
+            case TraceEvent.SweepFinished:
+                log.Debug("{Model} [{Thread}] swept {Sockets} sockets; {WouldBlock} calls would have blocked", model, thread, a, b);
+                break;
+            case TraceEvent.SelectReturned:
+                log.Debug("{Model} [{Thread}] select on {Sockets} sockets returned {Ready} ready", model, thread, a, b);
+                break;
+            case TraceEvent.EventsReturned:
+                log.Debug("{Model} [{Thread}] wait returned {Events} events ({Registered} sockets registered)", model, thread, a, b);
+                break;
+            case TraceEvent.SignalArrived:
+                log.Debug("{Model} [{Thread}] SIGIO arrived: something is ready; tried {Sockets} sockets, {Ready} had data", model, thread, a, b);
+                break;
+            case TraceEvent.CompletionsReaped:
+                log.Debug("{Model} [{Thread}] io_uring wait returned {Completions} completions ({Submissions} submitted)", model, thread, a, b);
+                break;
+            default:
+                log.Debug("{Model} [{Thread}] {Event} #{Connection} {A} {B}", model, thread, kind, connection, a, b);
+                break;
+        }
+    }
+
+    // ---- serve --trace: once per interval, the events of one kind that were only counted ----
+
+    /// <summary>Summarises <paramref name="count"/> events of one kind over <paramref name="interval"/>, with the sums of their numbers.</summary>
+    public static void TraceSummary(ILogger log, string model, TraceEvent kind, long count, long sumA, long sumB, TimeSpan interval)
+    {
+        double seconds = interval.TotalSeconds;
+        long unshown = count - TraceAggregator.DetailedPerInterval;
+        double perA = count == 0 ? 0 : (double)sumA / count;
+        double perB = count == 0 ? 0 : (double)sumB / count;
+        switch (kind)
+        {
+            case TraceEvent.AcceptWaiting:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} waits in Accept ({Unshown} not shown)", model, seconds, count, unshown);
+                break;
+            case TraceEvent.ReceiveWaiting:
+                log.Debug("{Model} in the last {Seconds:0.0}s: a thread blocked in Receive {Count} times ({Unshown} not shown)", model, seconds, count, unshown);
+                break;
+            case TraceEvent.ReceiveReturned:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} blocking Receives returned, {Bytes} bytes in all ({Unshown} not shown)", model, seconds, count, sumA, unshown);
+                break;
+            case TraceEvent.OperationPending:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} receives went pending with no thread waiting ({Unshown} not shown)", model, seconds, count, unshown);
+                break;
+            case TraceEvent.CompletionArrived:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} completions arrived, {Bytes} bytes ({Unshown} not shown)", model, seconds, count, sumA, unshown);
+                break;
+            case TraceEvent.SweepFinished:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} sweeps, {PerSweep:0.#} sockets tried per sweep, {WouldBlock} calls would have blocked", model, seconds, count, perA, sumB);
+                break;
+            case TraceEvent.SelectReturned:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} select calls, {Scanned:0.#} sockets passed per call, {Ready:0.##} ready per call", model, seconds, count, perA, perB);
+                break;
+            case TraceEvent.EventsReturned:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} waits, {Events:0.##} events per wait, {Registered:0} sockets registered", model, seconds, count, perA, perB);
+                break;
+            case TraceEvent.SignalArrived:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} signals, {Tried:0.#} sockets tried per signal, {Ready:0.##} with data", model, seconds, count, perA, perB);
+                break;
+            case TraceEvent.CompletionsReaped:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} io_uring waits, {Completions:0.##} completions per wait", model, seconds, count, perA);
+                break;
+            default:
+                log.Debug("{Model} in the last {Seconds:0.0}s: {Count} x {Event}", model, seconds, count, kind);
+                break;
+        }
+    }
 }
 
 /// <summary>A socket error code wrapped so log templates render it by name.</summary>

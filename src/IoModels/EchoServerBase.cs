@@ -31,6 +31,7 @@ public abstract class EchoServerBase : IEchoServer
         Model = model;
         Options = options;
         Log = options.Logger;
+        Trace = new TraceAggregator(Log, model);
     }
 
     public string Model { get; }
@@ -48,6 +49,9 @@ public abstract class EchoServerBase : IEchoServer
     /// the process's descriptor limit could not hold that many (see <see cref="DescriptorBudget"/>).
     /// </summary>
     protected int ConnectionLimit => _connectionLimit;
+
+    /// <summary>Step narration for <c>serve --trace</c>: call <see cref="TraceAggregator.Record"/> at each step; free when tracing is off.</summary>
+    protected TraceAggregator Trace { get; }
 
     /// <summary>True once <see cref="StopAsync"/> has begun: errors from closed sockets are then expected.</summary>
     protected bool Stopping => _stopping;
@@ -129,6 +133,7 @@ public abstract class EchoServerBase : IEchoServer
     private async Task StopOnceAsync()
     {
         _stopping = true;
+        using TraceAggregator trace = Trace; // the last trace summary is written once every thread has ended
         if (_listener is null)
         {
             return; // never started, or failed to start: nothing runs

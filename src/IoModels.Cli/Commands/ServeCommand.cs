@@ -25,6 +25,8 @@ internal sealed record ServeSettings
     public bool EdgeTriggered { get; init; }
     public int Loops { get; init; } = 1;
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
+    public bool Dashboard { get; init; }
+    public bool Trace { get; init; }
 }
 
 /// <summary><c>iomodels serve</c>: run one model's echo server until Ctrl+C, then print its statistics.</summary>
@@ -52,11 +54,14 @@ internal static class ServeCommand
         var edgeTriggered = new Option<bool>("--edge-triggered") { Description = "epoll: edge-triggered instead of level-triggered notification" };
         Option<int> loops = CommonOptions.Int("--loops", "epoll, uring: event loops (threads), each with its own kernel queue", 1, 1, 256);
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
+        var dashboard = new Option<bool>("--dashboard") { Description = "a live view of counters, rates, threads and CPU (periodic lines when stdout is not a terminal)" };
+        var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second (sets --log-level debug)" };
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
             model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, stats,
             workers, pollInterval, selectTimeout, edgeTriggered, loops, logLevel,
+            dashboard, trace,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             new ServeSettings
@@ -76,6 +81,8 @@ internal static class ServeCommand
                 EdgeTriggered = result.GetValue(edgeTriggered),
                 Loops = result.GetValue(loops),
                 LogLevel = result.GetValue(logLevel),
+                Dashboard = result.GetValue(dashboard),
+                Trace = result.GetValue(trace),
             },
             result.InvocationConfiguration.Output, Serilog.Log.Logger, cancellationToken));
         return command;
@@ -86,6 +93,10 @@ internal static class ServeCommand
     {
         ModelInfo model = Resolve(settings.Model);
         Logging.LevelSwitch.MinimumLevel = settings.LogLevel;
+        if (settings.Trace && settings.LogLevel > LogEventLevel.Debug)
+        {
+            Logging.LevelSwitch.MinimumLevel = LogEventLevel.Debug; // before the engine is made: its tracer checks the level once
+        }
         IPAddress address = CommonOptions.ParseListenAddress(settings.Host);
         EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log);
 
@@ -112,7 +123,20 @@ internal static class ServeCommand
         var started = Stopwatch.StartNew();
         try
         {
-            await ReportUntilCancelledAsync(model, server, settings.StatsInterval, output, cancellationToken);
+            if (settings.Dashboard && Dashboard.CanDraw(output))
+            {
+                await Dashboard.RunAsync(model, server, log, cancellationToken);
+            }
+            else
+            {
+                TimeSpan? interval = settings.Dashboard ? settings.StatsInterval ?? Dashboard.FallbackInterval : settings.StatsInterval;
+                if (settings.Dashboard)
+                {
+                    Dashboard.LogFallback(log, interval!.Value);
+                }
+
+                await ReportUntilCancelledAsync(model, server, interval, output, cancellationToken);
+            }
         }
         finally
         {

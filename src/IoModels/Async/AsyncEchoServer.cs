@@ -27,10 +27,11 @@ namespace IoModels.Async;
 /// 5. Backpressure: the next receive starts only after the echo was fully sent, so a client that
 ///    stops reading stalls its own connection at one buffer and nothing else.
 /// </remarks>
-public sealed class AsyncEchoServer : EchoServerBase
+public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
 {
     private readonly ConcurrentDictionary<Socket, long> _connections = new();
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    private readonly ConnectionTable _listing = new(); // what the dashboard shows per connection
     private Timer? _idleTimer;
     private Task? _acceptLoop;
 
@@ -96,6 +97,7 @@ public sealed class AsyncEchoServer : EchoServerBase
 
         await Task.Yield(); // leave the accept loop's thread at once; everything below is this connection's
         EndPoint? remote = RemoteOf(client);
+        ConnectionTable.Entry listed = _listing.Add(id, remote);
         using var operation = new SocketAwaitableEventArgs();
         long bytesIn = 0, bytesOut = 0;
         CloseReason reason = CloseReason.ServerStopping;
@@ -105,8 +107,19 @@ public sealed class AsyncEchoServer : EchoServerBase
             {
                 // Phase 1, waiting for data, with no buffer: completes when data (or end of stream) is there.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
-                SocketResult ready = await operation.ReceiveAsync(client, Memory<byte>.Empty);
+                ValueTask<SocketResult> waiting = operation.ReceiveAsync(client, Memory<byte>.Empty);
+                bool wentPending = !waiting.IsCompleted;
+                if (wentPending)
+                {
+                    Trace.Record(TraceEvent.OperationPending, id);
+                }
+
+                SocketResult ready = await waiting;
                 Statistics.Increment(EchoCounter.Completions);
+                if (wentPending)
+                {
+                    Trace.Record(TraceEvent.CompletionArrived, id, ready.BytesTransferred);
+                }
                 if (!ready.Succeeded)
                 {
                     reason = Classify(ready.Error);
@@ -133,6 +146,8 @@ public sealed class AsyncEchoServer : EchoServerBase
 
                     int count = received.BytesTransferred;
                     bytesIn += count;
+                    listed.Received(count);
+                    listed.Activity = ConnectionActivity.Sending;
                     Statistics.Add(EchoCounter.BytesIn, count);
                     Statistics.Add(EchoCounter.BufferedBytes, count);
                     _connections[client] = Environment.TickCount64;
@@ -154,6 +169,8 @@ public sealed class AsyncEchoServer : EchoServerBase
                     }
 
                     bytesOut += sent;
+                    listed.Sent(sent);
+                    listed.Activity = ConnectionActivity.WaitingForData;
                     Statistics.Add(EchoCounter.BytesOut, sent);
                     Statistics.Add(EchoCounter.BufferedBytes, -count);
                     _connections[client] = Environment.TickCount64;
@@ -184,11 +201,16 @@ public sealed class AsyncEchoServer : EchoServerBase
         }
         finally
         {
+            _listing.Remove(id);
             bool idleClosed = _connections.TryRemove(client, out long lastActive) && lastActive == long.MinValue;
             SocketSetup.CloseQuietly(client);
             Closed(id, remote, bytesIn, bytesOut, idleClosed ? CloseReason.IdleTimeout : reason);
         }
     }
+
+    public int ListedConnections => _listing.Count;
+
+    public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 
     private CloseReason Classify(SocketError error) =>
         SocketErrors.IsAborted(error) && Stopping ? CloseReason.ServerStopping : CloseReason.Reset;

@@ -23,7 +23,7 @@ namespace IoModels.Blocking;
 /// 5. Every call here is synchronous. An async call on one of these sockets would switch it to
 ///    non-blocking mode underneath and the model would no longer be what it claims.
 /// </remarks>
-public sealed class BlockingEchoServer : EchoServerBase
+public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 {
     /// <summary>
     /// Stack reserved per connection thread. The default (8 MiB on Linux) is only reserved, not
@@ -33,6 +33,7 @@ public sealed class BlockingEchoServer : EchoServerBase
     private const int ConnectionThreadStackSize = 256 * 1024;
 
     private readonly ConcurrentDictionary<Socket, byte> _connections = new();
+    private readonly ConnectionTable _listing = new(); // what the dashboard shows per connection
 
     public BlockingEchoServer(EchoServerOptions options)
         : base("blocking", options)
@@ -61,6 +62,7 @@ public sealed class BlockingEchoServer : EchoServerBase
         {
             Statistics.Increment(EchoCounter.AcceptCalls);
             Socket client;
+            Trace.Record(TraceEvent.AcceptWaiting);
             try
             {
                 client = listener.Accept(); // blocks until a client has connected
@@ -119,6 +121,7 @@ public sealed class BlockingEchoServer : EchoServerBase
         }
 
         EndPoint? remote = RemoteOf(client);
+        ConnectionTable.Entry listed = _listing.Add(id, remote);
         if (Options.IdleTimeout is { } idle)
         {
             // A blocked call gives up after this long; an idle client is then closed.
@@ -134,7 +137,9 @@ public sealed class BlockingEchoServer : EchoServerBase
             {
                 // Phase 1 and 2 of a read, both inside this one call: wait for data, copy it to buffer.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
+                Trace.Record(TraceEvent.ReceiveWaiting, id);
                 int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+                Trace.Record(TraceEvent.ReceiveReturned, id, received);
                 if (error != SocketError.Success)
                 {
                     reason = Classify(error);
@@ -149,11 +154,15 @@ public sealed class BlockingEchoServer : EchoServerBase
                 }
 
                 bytesIn += received;
+                listed.Received(received);
                 Statistics.Add(EchoCounter.BytesIn, received);
                 Statistics.Add(EchoCounter.BufferedBytes, received);
                 AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, received));
 
+                listed.Activity = ConnectionActivity.Sending;
                 int sent = SendAll(client, buffer.AsSpan(0, received), out error);
+                listed.Sent(sent);
+                listed.Activity = ConnectionActivity.WaitingForData;
                 bytesOut += sent;
                 Statistics.Add(EchoCounter.BytesOut, sent);
                 Statistics.Add(EchoCounter.BufferedBytes, -received);
@@ -179,6 +188,7 @@ public sealed class BlockingEchoServer : EchoServerBase
         }
         finally
         {
+            _listing.Remove(id);
             _connections.TryRemove(client, out _);
             SocketSetup.CloseQuietly(client);
             Closed(id, remote, bytesIn, bytesOut, reason);
@@ -219,6 +229,10 @@ public sealed class BlockingEchoServer : EchoServerBase
 
         return CloseReason.Reset;
     }
+
+    public int ListedConnections => _listing.Count;
+
+    public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 
     protected override Task StopCoreAsync()
     {

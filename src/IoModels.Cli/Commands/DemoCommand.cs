@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Globalization;
+using IoModels.Cli.Demos;
+
+namespace IoModels.Cli.Commands;
+
+/// <summary><c>iomodels demo [SCENARIO]</c>: list the scripted lessons, or run one and print its measured conclusion.</summary>
+internal static class DemoCommand
+{
+    /// <summary>
+    /// Every scenario ends within this, whatever the machine: 30 s. A scenario that needs longer is
+    /// stuck (a client never answered), and says so rather than hanging a class.
+    /// </summary>
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    public static Command Create()
+    {
+        var scenario = new Argument<string?>("scenario")
+        {
+            Description = "the scenario to run; without one, the list",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var scale = new Option<double>("--scale")
+        {
+            Description = "shrink client counts and durations by this factor, e.g. 0.1 (for slow machines and tests) [default: 1]",
+            DefaultValueFactory = _ => 1.0,
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && value > 0 && value <= 1)
+                {
+                    return value;
+                }
+
+                result.AddError($"--scale must be a number above 0 and at most 1, such as 0.1, not '{text}'");
+                return 1.0;
+            },
+        };
+        var command = new Command("demo", "Run a scripted lesson: a server and loopback clients in this process, narrated, with measured numbers.")
+        {
+            scenario, scale,
+        };
+        command.SetAction((result, cancellationToken) =>
+            RunAsync(result.GetValue(scenario), result.GetValue(scale), result.InvocationConfiguration.Output, cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string? name, double scale, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            await List(output);
+            return (int)ExitCode.Success;
+        }
+
+        IDemoScenario scenario = DemoCatalog.Find(name)
+            ?? throw new CliException(ExitCode.UsageError, $"unknown scenario '{name}'; the scenarios are: {string.Join(", ", DemoCatalog.All.Select(d => d.Name))}");
+        foreach (string model in scenario.Models)
+        {
+            DemoContext.RequireModel(model); // before any narration: a missing engine is one line, nothing else
+        }
+
+        await output.WriteLineAsync($"{scenario.Name}: {scenario.Title}");
+        var context = new DemoContext(output, scale);
+        DemoResult result = await RunScenarioAsync(scenario, context, cancellationToken);
+        await output.WriteLineAsync();
+        await output.WriteLineAsync("Conclusion: " + result.Conclusion);
+        await output.FlushAsync(cancellationToken);
+        return (int)ExitCode.Success;
+    }
+
+    /// <summary>Runs <paramref name="scenario"/> under the <see cref="Deadline"/>; tests call this directly.</summary>
+    internal static async Task<DemoResult> RunScenarioAsync(IDemoScenario scenario, DemoContext context, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Deadline);
+        try
+        {
+            return await scenario.RunAsync(context, deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException(ExitCode.Failure, $"the {scenario.Name} demo did not finish within {Deadline.TotalSeconds:0} s; try a smaller --scale");
+        }
+    }
+
+    private static async Task List(TextWriter output)
+    {
+        int width = DemoCatalog.All.Max(d => d.Name.Length);
+        foreach (IDemoScenario scenario in DemoCatalog.All)
+        {
+            string[] missing = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is null)];
+            string note = missing.Length == 0 ? string.Empty : $" (needs {string.Join(", ", missing)}: not in this build)";
+            await output.WriteLineAsync($"{scenario.Name.PadRight(width)}  {scenario.Title}{note}");
+        }
+
+        await output.WriteLineAsync();
+        await output.WriteLineAsync("Run one with: iomodels demo NAME [--scale 0.1]");
+    }
+}

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using static IoModels.Cli.Demos.DemoContext;
+
+namespace IoModels.Cli.Demos;
+
+/// <summary>
+/// (d) Many idle clients and one busy one: select hands the kernel every socket on every call and
+/// scans them all, epoll (kqueue on macOS) returns only the ready ones. Measured: sockets passed and
+/// events returned per wait, the busy client's round trip, CPU per round trip.
+/// </summary>
+internal sealed class SelectVsEpollDemo : IDemoScenario
+{
+    public string Name => "select-vs-epoll";
+
+    public string Title => "select vs epoll with 1,000 idle clients: the cost of every wait";
+
+    public IReadOnlyList<string> Models { get; } = ["select", "epoll"];
+
+    public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
+    {
+        ModelInfo select = RequireModel("select");
+        ModelInfo epoll = RequireModel("epoll");
+        int idle = context.Count(1000, 10);
+        int pings = context.Count(500, 20);
+        context.Say($"Each server gets {idle} clients that connect and stay silent, and one client that does {pings} round trips, one after another.");
+
+        Run s = await MeasureAsync(context, select, idle, pings, cancellationToken);
+        Run e = await MeasureAsync(context, epoll, idle, pings, cancellationToken);
+        string epollName = epoll.Mechanism ?? "epoll";
+
+        var numbers = new Dictionary<string, double>
+        {
+            ["idle_clients"] = idle,
+            ["round_trips"] = pings,
+            ["select_waits"] = s.Waits,
+            ["select_scanned_per_wait"] = s.ScannedPerWait,
+            ["select_ready_per_wait"] = s.ReadyPerWait,
+            ["select_round_trip_us"] = s.RoundTripMicroseconds,
+            ["select_cpu_us_per_round_trip"] = s.CpuMicrosecondsPerTrip,
+            ["epoll_waits"] = e.Waits,
+            ["epoll_scanned_per_wait"] = e.ScannedPerWait,
+            ["epoll_ready_per_wait"] = e.ReadyPerWait,
+            ["epoll_round_trip_us"] = e.RoundTripMicroseconds,
+            ["epoll_cpu_us_per_round_trip"] = e.CpuMicrosecondsPerTrip,
+        };
+        string conclusion =
+            $"With {idle} idle clients, every select wait passed {F(s.ScannedPerWait, "0")} sockets to the kernel to find {F(s.ReadyPerWait)} ready; " +
+            $"{epollName} returned {F(e.ReadyPerWait)} events per wait and was handed {F(e.ScannedPerWait, "0")} sockets per wait. " +
+            $"The busy client's round trip: {F(s.RoundTripMicroseconds, "0")} µs with select, {F(e.RoundTripMicroseconds, "0")} µs with {epollName}; " +
+            $"CPU per round trip {F(s.CpuMicrosecondsPerTrip, "0")} µs vs {F(e.CpuMicrosecondsPerTrip, "0")} µs. " +
+            "select's cost grows with every socket it watches; epoll's with the sockets that are ready.";
+        return new DemoResult(conclusion, numbers);
+    }
+
+    private static async Task<Run> MeasureAsync(DemoContext context, ModelInfo model, int idleCount, int pings, CancellationToken cancellationToken)
+    {
+        await using IEchoServer server = StartServer(model);
+        var idle = new List<DemoClient>();
+        try
+        {
+            for (int i = 0; i < idleCount; i++)
+            {
+                idle.Add(await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken));
+            }
+
+            using DemoClient busy = await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken);
+            await busy.EchoAsync("warm up", cancellationToken); // every client is admitted once this one is answered
+            context.Say($"  {model.Name}: {server.Statistics[EchoCounter.ConnectionsActive]} connections; the busy client starts.");
+            StatisticsSnapshot before = server.Statistics.Snapshot();
+            TimeSpan cpuBefore = ProcessCpu();
+            var wall = Stopwatch.StartNew();
+            for (int i = 0; i < pings; i++)
+            {
+                await busy.EchoAsync("ping", cancellationToken);
+            }
+
+            wall.Stop();
+            TimeSpan cpu = ProcessCpu() - cpuBefore;
+            StatisticsSnapshot after = server.Statistics.Snapshot();
+            long waits = after[EchoCounter.Waits] - before[EchoCounter.Waits];
+            double PerWait(EchoCounter counter) => waits == 0 ? 0 : (double)(after[counter] - before[counter]) / waits;
+            var run = new Run(
+                waits,
+                PerWait(EchoCounter.SocketsScanned),
+                PerWait(EchoCounter.ReadyEvents),
+                wall.Elapsed.TotalMicroseconds / pings,
+                cpu.TotalMicroseconds / pings);
+            context.Say($"  {model.Name}: {pings} round trips in {F(wall.Elapsed.TotalMilliseconds, "0")} ms ({F(run.RoundTripMicroseconds, "0")} µs each); " +
+                $"{waits} waits, {F(run.ScannedPerWait, "0.#")} sockets scanned and {F(run.ReadyPerWait)} ready per wait; " +
+                $"{F(run.CpuMicrosecondsPerTrip, "0")} µs of CPU per round trip.");
+            busy.Leave();
+            return run;
+        }
+        finally
+        {
+            foreach (DemoClient client in idle)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    private readonly record struct Run(long Waits, double ScannedPerWait, double ReadyPerWait, double RoundTripMicroseconds, double CpuMicrosecondsPerTrip);
+}

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+using IoModels.Cli;
+using IoModels.Tests.Conformance;
+using IoModels.Tests.Support;
+using Spectre.Console;
+
+namespace IoModels.Tests.Classroom;
+
+/// <summary><c>serve --dashboard</c> and <c>serve --trace</c>, run as real processes with stdout redirected (not a terminal).</summary>
+public sealed class DashboardTests
+{
+    [SkippableFact]
+    public async Task Dashboard_falls_back_to_periodic_lines_when_stdout_is_not_a_terminal_and_sigterm_ends_it()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        await using CliProcess server = CliProcess.Start("serve", "--model", "async", "--port", "0", "--dashboard");
+        int port = await server.WaitForServingPortAsync();
+        (int clientExit, string echo, string clientErr) = await CliProcess.RunAsync(null, "client", "--port", port.ToString(CultureInfo.InvariantCulture), "--message", "dash");
+        Assert.True(clientExit == 0, clientErr);
+        Assert.Equal("DASH", echo.Trim());
+
+        await TaskTimeoutExtensions.Eventually(
+            () => server.Stdout.Split('\n').Count(l => l.StartsWith("[async] active ", StringComparison.Ordinal)) >= 2,
+            "two periodic statistics lines appear on stdout");
+        Assert.Contains("stdout is not a terminal", server.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", server.Stdout, StringComparison.Ordinal); // no terminal drawing codes in a pipe
+
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("final statistics", server.Stdout, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Trace_narrates_the_blocking_steps_at_debug_level()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        await using CliProcess server = CliProcess.Start("serve", "--model", "blocking", "--port", "0", "--trace");
+        int port = await server.WaitForServingPortAsync();
+        (int clientExit, _, string clientErr) = await CliProcess.RunAsync(null, "client", "--port", port.ToString(CultureInfo.InvariantCulture), "--message", "step by step");
+        Assert.True(clientExit == 0, clientErr);
+        await TaskTimeoutExtensions.Eventually(() => server.Stderr.Contains("returned 0 bytes", StringComparison.Ordinal), "the end of the client's stream is narrated");
+
+        string log = server.Stderr;
+        Assert.Contains("DBG] blocking [blocking-acceptor] blocks in Accept", log, StringComparison.Ordinal);
+        Assert.Matches(@"DBG\] blocking \[blocking-connection-\d+\] blocks in Receive for client #\d+", log);
+        Assert.Matches(@"Receive for client #\d+ returned 12 bytes", log);
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [SkippableTheory]
+    [InlineData("blocking")]
+    [InlineData("async")]
+    public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string model)
+    {
+        await using RunningServer server = RunningServer.Start(EngineCases.Get(model));
+        using TestClient first = await server.ConnectAsync();
+        using TestClient second = await server.ConnectAsync();
+        await first.AssertEchoAsync("frame one"u8.ToArray());
+        await second.AssertEchoAsync("frame two!"u8.ToArray());
+        Assert.IsAssignableFrom<IConnectionListing>(server.Server);
+        var listing = (IConnectionListing)server.Server;
+        await TaskTimeoutExtensions.Eventually(
+            () => listing.ListConnections(10) is { Count: 2 } rows && rows.All(r => r.BytesOut == r.BytesIn && r.Activity == ConnectionActivity.WaitingForData),
+            "both connections are listed, echoed and waiting again");
+
+        StatisticsSnapshot earlier = server.Statistics.Snapshot();
+        using var process = Process.GetCurrentProcess();
+        var text = new StringWriter();
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Out = new AnsiConsoleOutput(text),
+        });
+        console.Profile.Width = 120;
+        console.Write(Dashboard.Frame(ModelRegistry.Find(model)!, server.Server, earlier, server.Statistics.Snapshot(), 42.0, process, TimeSpan.FromSeconds(3)));
+
+        string frame = text.ToString();
+        Assert.Contains($"{model} on {server.EndPoint}", frame, StringComparison.Ordinal);
+        Assert.Contains("2 connections (peak 2)", frame, StringComparison.Ordinal);
+        Assert.Contains("receive calls", frame, StringComparison.Ordinal);
+        Assert.Contains("CPU 42%", frame, StringComparison.Ordinal);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +9 +9 +waiting for data", frame);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +10 +10 +waiting for data", frame);
+        Assert.Contains("2 connections", frame, StringComparison.Ordinal);
+    }
+}

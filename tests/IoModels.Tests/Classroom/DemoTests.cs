@@ -1,0 +1,118 @@
+using IoModels.Cli;
+using IoModels.Cli.Commands;
+using IoModels.Cli.Demos;
+using IoModels.Tests.Support;
+
+namespace IoModels.Tests.Classroom;
+
+/// <summary>
+/// <c>iomodels demo</c>: every scenario runs to completion at a small size and its measurements show
+/// what it claims. Scenarios whose engines this build lacks are skipped with the reason.
+/// </summary>
+public sealed class DemoTests
+{
+    /// <summary>Small enough to take a few seconds on a loaded machine; the scenarios keep their own minimums.</summary>
+    private const double SmallScale = 0.05;
+
+    public static TheoryData<string> Scenarios
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (IDemoScenario scenario in DemoCatalog.All)
+            {
+                data.Add(scenario.Name);
+            }
+
+            return data;
+        }
+    }
+
+    [Fact]
+    public void The_catalogue_has_the_five_lessons_with_unique_names()
+    {
+        Assert.Equal(["one-worker", "pool-of-two", "busy-poll", "select-vs-epoll", "threads-vs-async"], DemoCatalog.All.Select(d => d.Name));
+    }
+
+    [SkippableTheory, MemberData(nameof(Scenarios))]
+    public async Task Each_scenario_runs_small_and_concludes_with_what_it_measured(string name)
+    {
+        IDemoScenario scenario = DemoCatalog.Find(name)!;
+        foreach (string model in scenario.Models)
+        {
+            ModelInfo? info = ModelRegistry.Find(model);
+            Skip.IfNot(info is not null, $"the {model} model is not in this build");
+            Skip.IfNot(info!.IsSupported, $"the {model} model is not available on this OS: {info.UnsupportedReason}");
+        }
+
+        var output = new StringWriter();
+        DemoResult result = await DemoCommand.RunScenarioAsync(scenario, new DemoContext(output, SmallScale), CancellationToken.None)
+            .WithTimeout(TimeSpan.FromSeconds(60));
+        IReadOnlyDictionary<string, double> n = result.Numbers;
+        Assert.NotEmpty(output.ToString());
+        Assert.NotEmpty(n);
+
+        switch (name)
+        {
+            case "one-worker":
+                // B cannot be answered before A leaves, and A leaves only after holding the worker.
+                Assert.True(n["b_wait_s"] >= n["hold_s"] * 0.9, $"B waited {n["b_wait_s"]} s, A held {n["hold_s"]} s");
+                Assert.Equal(1, n["peak_threads"]);
+                Assert.Contains(DemoContext.F(n["b_wait_s"]) + " s", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "pool-of-two":
+                Assert.True(n["c_wait_s"] >= n["hold_s"] * 0.9, $"C waited {n["c_wait_s"]} s, A held {n["hold_s"]} s");
+                Assert.Equal(2, n["peak_threads"]);
+                Assert.Equal(2, n["peak_connections"]);
+                Assert.Contains(DemoContext.F(n["c_wait_s"]) + " s", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "busy-poll":
+                Assert.True(n["spin_sweeps_per_s"] > n["sleep_sweeps_per_s"], $"spinning swept {n["spin_sweeps_per_s"]}/s, sleeping {n["sleep_sweeps_per_s"]}/s");
+                Assert.True(n["spin_would_block_per_s"] > 0);
+                Assert.Contains(DemoContext.F(n["spin_cpu_percent"], "0") + "% of a core", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "select-vs-epoll":
+                Assert.True(n["select_scanned_per_wait"] >= n["idle_clients"], $"select scanned {n["select_scanned_per_wait"]} per wait with {n["idle_clients"]} idle clients");
+                Assert.True(n["epoll_scanned_per_wait"] < n["select_scanned_per_wait"]);
+                Assert.True(n["epoll_waits"] > 0 && n["select_waits"] > 0);
+                Assert.Contains(DemoContext.F(n["select_scanned_per_wait"], "0") + " sockets", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "threads-vs-async":
+                Assert.True(n["blocking_engine_threads"] >= n["clients"], $"blocking ran {n["blocking_engine_threads"]} threads for {n["clients"]} clients");
+                Assert.True(n["async_engine_threads"] < n["clients"]);
+                Assert.Contains($"ran {n["blocking_engine_threads"]} engine threads", result.Conclusion, StringComparison.Ordinal);
+                break;
+            default:
+                Assert.Fail($"no checks written for the {name} scenario");
+                break;
+        }
+    }
+
+    [Fact]
+    public void A_scenario_needing_an_engine_this_build_lacks_fails_with_one_line()
+    {
+        CliException error = Assert.Throws<CliException>(() => DemoContext.RequireModel("carrier-pigeon"));
+        Assert.Equal(ExitCode.ModelUnavailable, error.ExitCode);
+        Assert.Equal("the carrier-pigeon model is not in this build", error.Message);
+    }
+
+    [Fact]
+    public async Task The_executable_lists_runs_and_refuses_demos()
+    {
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null, "demo");
+        Assert.True(exitCode == 0, stderr);
+        Assert.All(DemoCatalog.All, d => Assert.Contains(d.Name, stdout, StringComparison.Ordinal));
+
+        (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("Conclusion: With one worker, B waited ", stdout, StringComparison.Ordinal);
+
+        (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "teleport");
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("iomodels: unknown scenario 'teleport'; the scenarios are: one-worker, pool-of-two", stderr.Trim(), StringComparison.Ordinal);
+
+        (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--scale must be a number above 0 and at most 1", stderr, StringComparison.Ordinal);
+    }
+}
