@@ -200,6 +200,27 @@ public abstract class EchoServerBase : IEchoServer
         return id;
     }
 
+    /// <summary>
+    /// <see cref="Admit(Socket)"/> for engines that accept raw descriptors rather than sockets: counts
+    /// the connection in, or counts and logs a refusal when the limit is reached. Returns the
+    /// connection id, or 0 when refused, in which case the caller closes the descriptor at once.
+    /// </summary>
+    protected long Admit(EndPoint? remote)
+    {
+        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections || Stopping)
+        {
+            Statistics.Increment(EchoCounter.ConnectionsRejected);
+            EchoLog.Rejected(Log, Model, remote, Options.MaxConnections);
+            return 0;
+        }
+
+        long id = Interlocked.Increment(ref s_nextConnectionId);
+        Statistics.Increment(EchoCounter.ConnectionsAccepted);
+        Statistics.Increment(EchoCounter.ConnectionsActive);
+        EchoLog.Accepted(Log, Model, id, remote);
+        return id;
+    }
+
     /// <summary>Counts a connection out and logs why it ended. The caller closes the socket.</summary>
     protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason)
     {

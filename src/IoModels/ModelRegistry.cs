@@ -1,5 +1,6 @@
 using IoModels.Async;
 using IoModels.Blocking;
+using IoModels.Epoll;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -17,6 +18,9 @@ public static class ModelRegistry
     [
         new("blocking", "one thread per connection, blocked in Receive and Send (--workers N: a fixed pool)",
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls]),
+        new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
+            EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
+            EpollModel.UnsupportedReason, EpollModel.Mechanism),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
     ];

@@ -22,6 +22,10 @@ public static class EngineCases
     [
         // A pool of 8 threads: enough for most tests; more clients than that wait, as the model says.
         new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
+        // Edge-triggered epoll: read and accept until EAGAIN, remember what backpressure left unread.
+        new("epoll-et", "epoll", o => o with { EdgeTriggered = true }),
+        // Two event loops (SO_REUSEPORT listeners on Linux, round-robin handover with kqueue).
+        new("epoll-loops2", "epoll", o => o with { Loops = 2 }),
     ];
 
     public static IReadOnlyList<EngineCase> All { get; } =
