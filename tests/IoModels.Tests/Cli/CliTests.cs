@@ -23,6 +23,7 @@ public sealed class CliTests
     [SkippableTheory]
     [InlineData("blocking")]
     [InlineData("async")]
+    [InlineData("epoll")]
     public async Task Serve_and_a_piped_client_round_trip_then_sigterm_prints_the_summary(string model)
     {
         Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
