@@ -125,14 +125,14 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                 for (int i = 0; i < ready; i++)
                 {
                     int fd = queue.FdAt(i);
-                    if (fd == loop.ListenerFd)
-                    {
-                        AcceptAll(loop);
-                    }
-                    else if (fd == IReadinessQueue.WakeToken)
+                    if (fd == IReadinessQueue.WakeToken) // first: a loop without a listener has ListenerFd -1 too
                     {
                         queue.AcknowledgeWake();
                         AdoptHandedOver(loop);
+                    }
+                    else if (fd == loop.ListenerFd)
+                    {
+                        AcceptAll(loop);
                     }
                     else if (loop.Find(fd) is { } connection)
                     {
