@@ -14,7 +14,7 @@ public static class DescriptorBudget
     /// pipes, log output, a listener per loop, the accept that is refused. 64 covers what a running
     /// server was seen to open beyond its connections, with room to spare.
     /// </summary>
-    public const int Reserve = 64;
+    public const int DefaultReserve = 64;
 
     /// <summary>The soft RLIMIT_NOFILE, or null where it cannot be read (Windows has no such limit).</summary>
     public static long? SoftLimit()
@@ -53,10 +53,16 @@ public static class DescriptorBudget
 
     /// <summary>
     /// The connections this process can still open: the soft limit, less what is open now (on Linux;
-    /// elsewhere an estimate of 128 for the runtime), less <see cref="Reserve"/>. Null: no limit known.
+    /// elsewhere an estimate of 128 for the runtime), less <paramref name="reserve"/>. Null: no limit
+    /// known, or <paramref name="reserve"/> is 0 (no cap wanted).
     /// </summary>
-    public static int? ConnectionCapacity()
+    public static int? ConnectionCapacity(int reserve)
     {
+        if (reserve == 0)
+        {
+            return null;
+        }
+
         long? limit = SoftLimit();
         if (limit is null)
         {
@@ -64,6 +70,6 @@ public static class DescriptorBudget
         }
 
         long open = OpenNow() ?? 128;
-        return (int)Math.Clamp(limit.Value - open - Reserve, 1, int.MaxValue);
+        return (int)Math.Clamp(limit.Value - open - reserve, 1, int.MaxValue);
     }
 }

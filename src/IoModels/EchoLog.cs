@@ -21,7 +21,7 @@ public static class EchoLog
             model, remote, refused, limit);
 
     public static void DescriptorCap(ILogger log, string model, long descriptorLimit, int capacity, int reserve) =>
-        log.Warning("{Model} can hold only {Capacity} connections: the process may open {DescriptorLimit} file descriptors and keeps {Reserve} spare; raise it with ulimit -n",
+        log.Warning("{Model} can hold only {Capacity} connections: the process may open {DescriptorLimit} file descriptors and keeps {Reserve} spare; raise it with ulimit -n (--fd-reserve 0 lifts the cap)",
             model, capacity, descriptorLimit, reserve);
 
     public static void AcceptBackoff(ILogger log, string model, SocketErrorCode error, TimeSpan delay) =>

@@ -75,10 +75,10 @@ public abstract class EchoServerBase : IEchoServer
                 _listener = listener;
                 EchoLog.Listening(Log, Model, _localEndPoint);
                 _connectionLimit = Options.MaxConnections;
-                if (DescriptorBudget.ConnectionCapacity() is int capacity && capacity < Options.MaxConnections)
+                if (DescriptorBudget.ConnectionCapacity(Options.DescriptorReserve) is int capacity && capacity < Options.MaxConnections)
                 {
                     _connectionLimit = capacity;
-                    EchoLog.DescriptorCap(Log, Model, DescriptorBudget.SoftLimit() ?? 0, capacity, DescriptorBudget.Reserve);
+                    EchoLog.DescriptorCap(Log, Model, DescriptorBudget.SoftLimit() ?? 0, capacity, Options.DescriptorReserve);
                 }
 
                 StartCore(listener);
@@ -216,18 +216,34 @@ public abstract class EchoServerBase : IEchoServer
     protected long Admit(Socket accepted)
     {
         ArgumentNullException.ThrowIfNull(accepted);
-        if (Statistics[EchoCounter.ConnectionsActive] >= _connectionLimit || Stopping)
+        long id = Admit(RemoteOf(accepted));
+        if (id == 0)
         {
-            Refused(RemoteOf(accepted), _connectionLimit);
             SocketSetup.CloseQuietly(accepted);
             return 0;
         }
 
         SocketSetup.ConfigureAccepted(accepted);
+        return id;
+    }
+
+    /// <summary>
+    /// <see cref="Admit(Socket)"/> for engines that accept raw descriptors rather than sockets: counts
+    /// the connection in, or counts and logs a refusal when the limit is reached. Returns the
+    /// connection id, or 0 when refused, in which case the caller closes the descriptor at once.
+    /// </summary>
+    protected long Admit(EndPoint? remote)
+    {
+        if (Statistics[EchoCounter.ConnectionsActive] >= _connectionLimit || Stopping)
+        {
+            Refused(remote, _connectionLimit);
+            return 0;
+        }
+
         long id = Interlocked.Increment(ref s_nextConnectionId);
         Statistics.Increment(EchoCounter.ConnectionsAccepted);
         Statistics.Increment(EchoCounter.ConnectionsActive);
-        EchoLog.Accepted(Log, Model, id, RemoteOf(accepted));
+        EchoLog.Accepted(Log, Model, id, remote);
         return id;
     }
 

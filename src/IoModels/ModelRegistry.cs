@@ -2,6 +2,7 @@ using IoModels.Async;
 using IoModels.Blocking;
 using IoModels.NonBlocking;
 using IoModels.Select;
+using IoModels.Epoll;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -24,6 +25,9 @@ public static class ModelRegistry
         new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
             o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
             mechanism: SelectEchoServer.Mechanism),
+        new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
+            EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
+            EpollModel.UnsupportedReason, EpollModel.Mechanism),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
     ];

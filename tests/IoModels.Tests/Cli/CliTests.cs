@@ -25,6 +25,7 @@ public sealed class CliTests
     [InlineData("async")]
     [InlineData("nonblocking")]
     [InlineData("select")]
+    [InlineData("epoll")]
     public async Task Serve_and_a_piped_client_round_trip_then_sigterm_prints_the_summary(string model)
     {
         Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");

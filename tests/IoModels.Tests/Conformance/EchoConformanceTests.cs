@@ -242,19 +242,24 @@ public sealed class EchoConformanceTests
     [SkippableTheory, MemberData(nameof(Engines))]
     public async Task The_idle_timeout_closes_a_silent_client_and_spares_a_talking_one(string engine)
     {
-        await using var server = RunningServer.Start(EngineCases.Get(engine), o => o with { IdleTimeout = TimeSpan.FromMilliseconds(400) });
+        // 2 s, talked to every 100 ms: a loaded CI machine can stall a client for most of a second,
+        // and the talking client must never look idle for reasons of our own making.
+        await using var server = RunningServer.Start(EngineCases.Get(engine), o => o with { IdleTimeout = TimeSpan.FromSeconds(2) });
         using TestClient silent = await server.ConnectAsync();
         using TestClient talking = await server.ConnectAsync();
-        Task<bool> silentEnded = silent.ReceiveEndAsync(TimeSpan.FromSeconds(10));
-        for (int i = 0; i < 8; i++)
+        Task<bool> silentEnded = silent.ReceiveEndAsync(TimeSpan.FromSeconds(20));
+        var talked = System.Diagnostics.Stopwatch.StartNew();
+        while (!silentEnded.IsCompleted && talked.Elapsed < TimeSpan.FromSeconds(20))
         {
             await talking.AssertEchoAsync("still here"u8.ToArray());
-            await Task.Delay(100);
+            await Task.WhenAny(silentEnded, Task.Delay(100));
         }
 
         Assert.True(await silentEnded.WithTimeout(), "the silent client is closed");
+        Assert.True(talked.Elapsed >= TimeSpan.FromSeconds(1.5), $"the silent client was closed after {talked.Elapsed}, before its idle timeout");
         await talking.AssertEchoAsync("and now"u8.ToArray());
         await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsTimedOut] >= 1, "the close is counted as a timeout");
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsActive] == 1, "only the talking client is left");
     }
 
     [SkippableTheory, MemberData(nameof(Engines))]

@@ -24,6 +24,10 @@ public static class EngineCases
         new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
         // The sweep that sleeps 1 ms after finding nothing to do, instead of spinning: same contract.
         new("nonblocking-sleep", "nonblocking", o => o with { PollInterval = TimeSpan.FromMilliseconds(1) }),
+        // Edge-triggered epoll: read and accept until EAGAIN, remember what backpressure left unread.
+        new("epoll-et", "epoll", o => o with { EdgeTriggered = true }),
+        // Two event loops (SO_REUSEPORT listeners on Linux, round-robin handover with kqueue).
+        new("epoll-loops2", "epoll", o => o with { Loops = 2 }),
     ];
 
     public static IReadOnlyList<EngineCase> All { get; } =

@@ -10,14 +10,7 @@ internal static partial class Interop
     /// </summary>
     internal static partial class Libc
     {
-        /// <summary>fcntl command that sets descriptor flags (the same number on Linux, macOS and FreeBSD).</summary>
-        internal const int F_SETFD = 2;
-
-        /// <summary>Close this descriptor in a child process started with exec (as every .NET socket is).</summary>
-        internal const int FD_CLOEXEC = 1;
-
-        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
-        internal static readonly int EINVAL = 22;
+        // F_SETFD, FD_CLOEXEC, ECONNABORTED and EINVAL are declared with the other libc values in Interop.Libc.cs.
 
         /// <summary>
         /// The listener is passed as a SafeHandle, so the generated stub holds a reference on it for the

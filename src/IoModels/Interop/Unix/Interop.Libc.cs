@@ -55,6 +55,48 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
         internal static partial int GetRLimit(int resource, out RLimit limit);
+        // More errno values, for the native event engine's error policy.
+        internal static readonly int EINVAL = 22;
+        internal static readonly int ENOTCONN = OperatingSystem.IsLinux() ? 107 : 57;
+        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
+        internal static readonly int ETIMEDOUT = OperatingSystem.IsLinux() ? 110 : 60;
+        internal static readonly int EHOSTUNREACH = OperatingSystem.IsLinux() ? 113 : 65;
+        internal static readonly int ENETUNREACH = OperatingSystem.IsLinux() ? 101 : 51;
+        internal static readonly int ENETRESET = OperatingSystem.IsLinux() ? 102 : 52;
+        internal static readonly int EPROTO = OperatingSystem.IsLinux() ? 71 : OperatingSystem.IsMacOS() ? 100 : 92;
+
+        // shutdown(2) and setsockopt(2) values that are the same on Linux, macOS and FreeBSD.
+        internal const int SHUT_WR = 1;
+        internal const int IPPROTO_TCP = 6;
+        internal const int TCP_NODELAY = 1;
+
+        // fcntl(2) commands and flags.
+        internal const int F_GETFL = 3;
+        internal const int F_SETFL = 4;
+        internal const int F_SETFD = 2;
+        internal const int FD_CLOEXEC = 1;
+
+        /// <summary>O_NONBLOCK: 0x800 on Linux, 0x4 on macOS and FreeBSD.</summary>
+        internal static readonly int O_NONBLOCK = OperatingSystem.IsLinux() ? 0x800 : 0x4;
+
+        /// <summary>F_DUPFD_CLOEXEC: 1030 on Linux, 67 on macOS, 17 on FreeBSD.</summary>
+        internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsLinux() ? 1030 : OperatingSystem.IsMacOS() ? 67 : 17;
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "read", SetLastError = true)]
+        internal static unsafe partial nint Read(int fd, void* buffer, nuint count);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
+        internal static unsafe partial nint Write(int fd, void* buffer, nuint count);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "shutdown", SetLastError = true)]
+        internal static partial int Shutdown(int fd, int how);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "setsockopt", SetLastError = true)]
+        internal static unsafe partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
+
+        /// <summary>accept(2): where accept4 is missing (macOS), flags are set afterwards with fcntl.</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "accept", SetLastError = true)]
+        internal static unsafe partial int Accept(int fd, byte* address, uint* addressLength);
 
         /// <summary>MSG_NOSIGNAL on Linux: a send to a reset peer returns EPIPE instead of raising SIGPIPE. (macOS uses SO_NOSIGPIPE; .NET ignores SIGPIPE anyway.)</summary>
         internal static readonly int MSG_NOSIGNAL = OperatingSystem.IsLinux() ? 0x4000 : 0;
