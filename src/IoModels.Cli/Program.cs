@@ -21,6 +21,7 @@ static async Task<int> RunAsync(string[] args)
         ServeCommand.Create(),
         ClientCommand.Create(),
         ModelsCommand.Create(),
+        BenchCommand.Create(),
     };
 
     // Bare `iomodels` shows what it can do rather than complaining that no command was given.

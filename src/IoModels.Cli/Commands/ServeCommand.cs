@@ -25,6 +25,7 @@ internal sealed record ServeSettings
     public bool EdgeTriggered { get; init; }
     public int Loops { get; init; } = 1;
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
+    public string? PortFile { get; init; }
 }
 
 /// <summary><c>iomodels serve</c>: run one model's echo server until Ctrl+C, then print its statistics.</summary>
@@ -52,11 +53,13 @@ internal static class ServeCommand
         var edgeTriggered = new Option<bool>("--edge-triggered") { Description = "epoll: edge-triggered instead of level-triggered notification" };
         Option<int> loops = CommonOptions.Int("--loops", "epoll, uring: event loops (threads), each with its own kernel queue", 1, 1, 256);
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
+        var portFile = new Option<string?>("--port-file") { Description = "once listening, write the bound port to this file (for scripts and 'iomodels bench', which run quieter than the log line)" };
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
             model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, stats,
             workers, pollInterval, selectTimeout, edgeTriggered, loops, logLevel,
+            portFile,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             new ServeSettings
@@ -76,6 +79,7 @@ internal static class ServeCommand
                 EdgeTriggered = result.GetValue(edgeTriggered),
                 Loops = result.GetValue(loops),
                 LogLevel = result.GetValue(logLevel),
+                PortFile = result.GetValue(portFile),
             },
             result.InvocationConfiguration.Output, Serilog.Log.Logger, cancellationToken));
         return command;
@@ -109,6 +113,13 @@ internal static class ServeCommand
         }
 
         log.Information("Serving the {Model} model on {EndPoint}; Ctrl+C stops (twice forces)", model.Name, server.LocalEndPoint);
+        if (settings.PortFile is { } portFile)
+        {
+            // Written whole under a temporary name, then renamed: a reader never sees a half-written port.
+            await File.WriteAllTextAsync(portFile + ".tmp", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+            File.Move(portFile + ".tmp", portFile, overwrite: true);
+        }
+
         var started = Stopwatch.StartNew();
         try
         {

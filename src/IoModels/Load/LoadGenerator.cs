@@ -112,14 +112,13 @@ public sealed partial class LoadGenerator
                 pacer.Start();
             }
 
-            TimeSpan remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _measureEnd);
+            _options.PhaseChanged?.Invoke(LoadPhase.WarmingUp);
             bool cancelled = false;
             try
             {
-                if (remaining > TimeSpan.Zero)
-                {
-                    await Task.Delay(remaining, cancellationToken);
-                }
+                await DelayUntilAsync(_measureStart, cancellationToken);
+                _options.PhaseChanged?.Invoke(LoadPhase.Measuring);
+                await DelayUntilAsync(_measureEnd, cancellationToken);
             }
             catch (OperationCanceledException)
             {
@@ -127,6 +126,11 @@ public sealed partial class LoadGenerator
             }
 
             long stoppedAt = Stopwatch.GetTimestamp();
+            if (!cancelled)
+            {
+                _options.PhaseChanged?.Invoke(LoadPhase.Finished);
+            }
+
             _stopping = true;
             pacer?.Join();
             CloseAll(connections);
@@ -184,6 +188,15 @@ public sealed partial class LoadGenerator
                 }
             });
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
+    {
+        TimeSpan remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining, cancellationToken);
+        }
     }
 
     private void Pace(Connection[] connections)

@@ -41,6 +41,12 @@ public sealed record LoadOptions
     /// <summary>How long the whole set of connections may take to open.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Called (on the thread running the load, so keep it short) as the run moves from warm-up to the
+    /// measured window to the end: a benchmark reads the server's CPU time exactly at these edges.
+    /// </summary>
+    public Action<LoadPhase>? PhaseChanged { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {

@@ -48,7 +48,7 @@ public sealed class LoadGeneratorTests
     [Fact]
     public async Task A_server_that_flips_a_bit_is_reported_as_mismatches()
     {
-        await using var server = new FaultyEchoServer(corruptEvery: 1000);
+        await using var server = new FaultyEchoServer(corruptEvery: 97);
         LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
         {
             EndPoint = server.EndPoint,
@@ -61,8 +61,9 @@ public sealed class LoadGeneratorTests
 
         Assert.True(result.MismatchedBytes > 0, "the flipped bytes are noticed");
         Assert.True(result.Messages > 0);
-        // About one byte in 1,000 is wrong; the count is of wrong bytes, not of messages or chunks.
-        Assert.True(result.MismatchedBytes <= (result.Bytes / 1000) + 100, $"{result.MismatchedBytes} mismatches for {result.Bytes} bytes");
+        // One byte in 97 is wrong; the count is of wrong bytes, not of messages or chunks (the bound
+        // allows for the echoes still in flight when the window closed, which were checked but not counted).
+        Assert.True(result.MismatchedBytes <= ((result.Bytes + (2 * 4 * 100)) / 97) + 2, $"{result.MismatchedBytes} mismatches for {result.Bytes} bytes");
     }
 
     [Fact]
