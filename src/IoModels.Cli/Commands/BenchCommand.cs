@@ -117,6 +117,11 @@ internal static class BenchCommand
             await File.WriteAllTextAsync(file, text, cancellationToken);
         }
 
+        if (settings.ChartFile is { } chart)
+        {
+            BenchChart.Save(report, chart);
+        }
+
         long mismatches = report.Runs.Sum(r => r.Mismatches);
         if (mismatches > 0)
         {

@@ -26,14 +26,15 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
-    public async Task Bench_writes_json_with_the_machine_and_the_command_and_markdown_to_stdout()
+    public async Task Bench_writes_json_with_the_machine_and_the_command_markdown_to_stdout_and_a_chart()
     {
         string file = Path.Combine(Path.GetTempPath(), $"iomodels-bench-test-{Guid.NewGuid():N}.json");
+        string chart = Path.ChangeExtension(file, ".svg");
         try
         {
             (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null,
                 "bench", "--model", "async", "--duration", "500ms", "--warmup", "0", "--connections", "1,3", "--size", "64",
-                "--depth", "2", "--format", "markdown", "--output", file);
+                "--depth", "2", "--format", "markdown", "--output", file, "--chart", chart);
             Assert.True(exitCode == 0, stderr);
             Assert.Contains("| server | conns |", stdout, StringComparison.Ordinal);
             Assert.Equal(2, stdout.Split('\n').Count(l => l.StartsWith("| async |", StringComparison.Ordinal)));
@@ -50,10 +51,15 @@ public sealed class BenchCommandTests
                 Assert.Equal(0, r.GetProperty("mismatches").GetInt64());
                 Assert.True(r.GetProperty("messages").GetInt64() > 0);
             });
+
+            string svg = await File.ReadAllTextAsync(chart);
+            Assert.Contains("<svg", svg, StringComparison.Ordinal);
+            Assert.Contains("async msg/s", svg, StringComparison.Ordinal);
         }
         finally
         {
             File.Delete(file);
+            File.Delete(chart);
         }
     }
 
