@@ -70,7 +70,7 @@ internal static class BenchCommand
             throw new CliException(ExitCode.UsageError, "nothing to measure: name a --model or a --target");
         }
 
-        if (settings.TargetPid is { } pid && settings.Target is null)
+        if (settings.TargetPid is not null && settings.Target is null)
         {
             throw new CliException(ExitCode.UsageError, "--target-pid needs a --target");
         }

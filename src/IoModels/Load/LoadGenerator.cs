@@ -102,7 +102,7 @@ public sealed partial class LoadGenerator
 
             for (int i = 0; i < open.Length; i++)
             {
-                open[i].Start(open.Length == 0 ? 0 : (double)i / open.Length);
+                open[i].Start((double)i / open.Length);
             }
 
             Thread? pacer = null;
@@ -134,7 +134,6 @@ public sealed partial class LoadGenerator
             _stopping = true;
             pacer?.Join();
             CloseAll(connections);
-            cancellationToken.ThrowIfCancellationRequested();
             if (cancelled)
             {
                 throw new OperationCanceledException(cancellationToken);

@@ -133,6 +133,21 @@ public sealed class LoadGeneratorTests
     }
 
     [Fact]
+    public async Task Cancelling_a_run_closes_every_connection_and_throws()
+    {
+        await using IEchoServer server = ModelRegistry.Find("async")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        server.Start();
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => LoadGenerator.RunAsync(new LoadOptions
+        {
+            EndPoint = server.LocalEndPoint,
+            Connections = 3,
+            Duration = TimeSpan.FromMinutes(5),
+        }, cancellation.Token).WithTimeout(s_runTimeout));
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsActive] == 0, "the server sees every load connection close");
+    }
+
+    [Fact]
     public async Task Bad_options_are_rejected_before_anything_connects()
     {
         await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { Connections = 0 }));
