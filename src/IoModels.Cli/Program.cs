@@ -23,6 +23,7 @@ static async Task<int> RunAsync(string[] args)
         ModelsCommand.Create(),
         ExplainCommand.Create(),
         DemoCommand.Create(),
+        BenchCommand.Create(),
     };
 
     // Bare `iomodels` shows what it can do rather than complaining that no command was given.

@@ -28,6 +28,7 @@ internal sealed record ServeSettings
     public LogEventLevel LogLevel { get; init; } = LogEventLevel.Information;
     public bool Dashboard { get; init; }
     public bool Trace { get; init; }
+    public string? PortFile { get; init; }
 }
 
 /// <summary><c>iomodels serve</c>: run one model's echo server until Ctrl+C, then print its statistics.</summary>
@@ -58,12 +59,14 @@ internal static class ServeCommand
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
         var dashboard = new Option<bool>("--dashboard") { Description = "a live view of counters, rates, threads and CPU (periodic lines when stdout is not a terminal)" };
         var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second (sets --log-level debug)" };
+        var portFile = new Option<string?>("--port-file") { Description = "once listening, write the bound port to this file (for scripts and 'iomodels bench', which run quieter than the log line)" };
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
             model, host, port, backlog, bufferSize, outputBuffer, maxConnections, fdReserve, idleTimeout, stats,
             workers, pollInterval, selectTimeout, edgeTriggered, loops, logLevel,
             dashboard, trace,
+            portFile,
         };
         command.SetAction((result, cancellationToken) => RunAsync(
             new ServeSettings
@@ -86,6 +89,7 @@ internal static class ServeCommand
                 LogLevel = result.GetValue(logLevel),
                 Dashboard = result.GetValue(dashboard),
                 Trace = result.GetValue(trace),
+                PortFile = result.GetValue(portFile),
             },
             result.InvocationConfiguration.Output, Serilog.Log.Logger, cancellationToken));
         return command;
@@ -123,6 +127,13 @@ internal static class ServeCommand
         }
 
         log.Information("Serving the {Model} model on {EndPoint}; Ctrl+C stops (twice forces)", model.Name, server.LocalEndPoint);
+        if (settings.PortFile is { } portFile)
+        {
+            // Written whole under a temporary name, then renamed: a reader never sees a half-written port.
+            await File.WriteAllTextAsync(portFile + ".tmp", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+            File.Move(portFile + ".tmp", portFile, overwrite: true);
+        }
+
         var started = Stopwatch.StartNew();
         try
         {

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace IoModels.Cli.Bench;
+
+/// <summary>The bench results as a terminal table, Markdown, CSV or JSON: the same columns in each.</summary>
+internal static class BenchFormatter
+{
+    private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
+
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private static readonly string[] s_headers =
+    [
+        "server", "conns", "size", "depth", "msg/s", "MB/s", "p50", "p90", "p99", "p99.9", "max",
+        "errors", "mismatches", "CPU s/M msg", "threads", "peak mem", "connect",
+    ];
+
+    /// <summary>The columns of one row as display text (units included).</summary>
+    public static string[] Cells(BenchRow row) =>
+    [
+        row.Server,
+        Integer(row.Connections),
+        Integer(row.Size),
+        row.Rate is { } rate ? $"{row.Depth} @{Integer((long)rate)}/s" : Integer(row.Depth),
+        Integer((long)Math.Round(row.MessagesPerSecond)),
+        row.MegabytesPerSecond.ToString("0.00", s_invariant),
+        Latency(row.P50Microseconds),
+        Latency(row.P90Microseconds),
+        Latency(row.P99Microseconds),
+        Latency(row.P999Microseconds),
+        Latency(row.MaxMicroseconds),
+        Integer(row.Errors),
+        Integer(row.Mismatches),
+        row.CpuSecondsPerMillion is { } cpu ? cpu.ToString("0.00", s_invariant) : "-",
+        row.PeakThreads is { } threads ? Integer(threads) : "-",
+        row.PeakMemoryBytes is { } memory ? $"{memory / 1e6:0.0} MB" : "-",
+        $"{row.ConnectMilliseconds.ToString("0", s_invariant)} ms",
+    ];
+
+    public static IRenderable Table(BenchReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .Caption($"[grey]{Markup.Escape(report.Machine.ToString())}[/]");
+        foreach (string header in s_headers)
+        {
+            TableColumn column = new TableColumn(Markup.Escape(header)).NoWrap();
+            table.AddColumn(header == "server" ? column : column.RightAligned());
+        }
+
+        foreach (BenchRow row in report.Runs)
+        {
+            string[] cells = Cells(row);
+            IRenderable[] rendered = new IRenderable[cells.Length];
+            for (int i = 0; i < cells.Length; i++)
+            {
+                bool bad = (i == 11 && row.Errors > 0) || (i == 12 && row.Mismatches > 0);
+                rendered[i] = new Markup(bad ? $"[red]{Markup.Escape(cells[i])}[/]" : Markup.Escape(cells[i]));
+            }
+
+            table.AddRow(rendered);
+        }
+
+        return table;
+    }
+
+    public static string Markdown(BenchReport report)
+    {
+        var text = new StringBuilder();
+        text.Append(s_invariant, $"Machine: {report.Machine}  \n");
+        text.Append(s_invariant, $"Command: `{report.Command}`  \n");
+        text.Append(s_invariant, $"Started: {report.Started:yyyy-MM-dd HH:mm} UTC\n\n");
+        text.Append("| ").AppendJoin(" | ", s_headers).Append(" |\n");
+        text.Append('|').AppendJoin('|', s_headers.Select((_, i) => i == 0 ? "---" : "---:")).Append("|\n");
+        foreach (BenchRow row in report.Runs)
+        {
+            text.Append("| ").AppendJoin(" | ", Cells(row)).Append(" |\n");
+        }
+
+        return text.ToString();
+    }
+
+    public static string Csv(BenchReport report)
+    {
+        var text = new StringBuilder();
+        text.Append("server,connections,size,depth,rate,messages,seconds,messages_per_second,megabytes_per_second,")
+            .Append("p50_us,p90_us,p99_us,p999_us,max_us,errors,mismatches,cpu_seconds_per_million,peak_threads,peak_memory_bytes,connections_opened,connect_ms\n");
+        foreach (BenchRow row in report.Runs)
+        {
+            object?[] fields =
+            [
+                row.Server, row.Connections, row.Size, row.Depth, row.Rate, row.Messages, row.Seconds, row.MessagesPerSecond,
+                row.MegabytesPerSecond, row.P50Microseconds, row.P90Microseconds, row.P99Microseconds, row.P999Microseconds,
+                row.MaxMicroseconds, row.Errors, row.Mismatches, row.CpuSecondsPerMillion, row.PeakThreads, row.PeakMemoryBytes,
+                row.ConnectionsOpened, row.ConnectMilliseconds,
+            ];
+            text.AppendJoin(',', fields.Select(CsvField)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    public static string Json(BenchReport report) => JsonSerializer.Serialize(report, s_json) + "\n";
+
+    private static string CsvField(object? value) => value switch
+    {
+        null => string.Empty,
+        string text when text.IndexOfAny([',', '"', '\n']) >= 0 => "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"",
+        double number => number.ToString("0.###", s_invariant),
+        IFormattable formattable => formattable.ToString(null, s_invariant),
+        _ => value.ToString() ?? string.Empty,
+    };
+
+    private static string Integer(long value) => value.ToString("N0", s_invariant);
+
+    /// <summary>A latency in the unit that keeps it short: 45 µs, 1.25 ms, 2.10 s.</summary>
+    public static string Latency(double microseconds) => microseconds switch
+    {
+        < 10 => $"{microseconds.ToString("0.0", s_invariant)} µs",
+        < 1000 => $"{microseconds.ToString("0", s_invariant)} µs",
+        < 1_000_000 => $"{(microseconds / 1000).ToString("0.00", s_invariant)} ms",
+        _ => $"{(microseconds / 1e6).ToString("0.00", s_invariant)} s",
+    };
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using System.Net.Sockets;
+using IoModels.Tests.Support;
+
+namespace IoModels.Tests.Load;
+
+/// <summary>
+/// A test-only echo server that gets the protocol wrong on purpose, to prove the load generator
+/// notices: it uppercases correctly except that it flips one bit of every <c>corruptEvery</c>-th byte
+/// of each connection's stream, or closes each connection after <c>closeAfter</c> bytes.
+/// </summary>
+internal sealed class FaultyEchoServer : IAsyncDisposable
+{
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _tasks = [];
+    private readonly int _corruptEvery;
+    private readonly long _closeAfter;
+    private readonly Task _acceptLoop;
+
+    public FaultyEchoServer(int corruptEvery = 0, long closeAfter = long.MaxValue)
+    {
+        _corruptEvery = corruptEvery;
+        _closeAfter = closeAfter;
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen();
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return; // stopping: the listener was closed or the token fired
+            }
+
+            lock (_tasks)
+            {
+                _tasks.Add(Task.Run(() => ServeAsync(client)));
+            }
+        }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        using (client)
+        {
+            byte[] buffer = new byte[4096];
+            long position = 0;
+            try
+            {
+                while (position < _closeAfter)
+                {
+                    int received = await client.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                    if (received == 0)
+                    {
+                        return;
+                    }
+
+                    for (int i = 0; i < received; i++, position++)
+                    {
+                        buffer[i] = AsciiUpper.ToUpper(buffer[i]);
+                        if (_corruptEvery > 0 && position % _corruptEvery == _corruptEvery - 1)
+                        {
+                            buffer[i] ^= 0x01;
+                        }
+                    }
+
+                    await client.SendAsync(buffer.AsMemory(0, received), SocketFlags.None, _stop.Token);
+                }
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // Expected: the load generator closes its connections at the end of its run, or the test stops us.
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        await _acceptLoop.WithTimeout();
+        Task[] tasks;
+        lock (_tasks)
+        {
+            tasks = [.. _tasks];
+        }
+
+        await Task.WhenAll(tasks).WithTimeout();
+        _stop.Dispose();
+    }
+}
