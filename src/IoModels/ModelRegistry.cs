@@ -1,5 +1,6 @@
 using IoModels.Async;
 using IoModels.Blocking;
+using IoModels.Signal;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -19,6 +20,19 @@ public static class ModelRegistry
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls]),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
+        new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
+            o =>
+            {
+                if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+                {
+                    return new SignalEchoServer(o);
+                }
+
+                throw new PlatformNotSupportedException(); // not reached: Create checks the reason below first
+            },
+            [ConnectionsActive, Signals, Waits, Sweeps, SocketsScanned, ReadyEvents, WouldBlock, ReceiveCalls, SendCalls],
+            OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
+            "SIGIO (fcntl F_SETOWN, O_ASYNC)"),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>
