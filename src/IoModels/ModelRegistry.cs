@@ -32,7 +32,7 @@ public static class ModelRegistry
             },
             [ConnectionsActive, Signals, Waits, Sweeps, SocketsScanned, ReadyEvents, WouldBlock, ReceiveCalls, SendCalls],
             OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
-            "SIGIO (fcntl F_SETOWN, O_ASYNC)"),
+            "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>

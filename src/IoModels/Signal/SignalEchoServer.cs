@@ -53,7 +53,7 @@ public sealed class SignalEchoServer : EchoServerBase
     /// connection; four sweeps a second over idle connections cost little beside the sweeps the
     /// signals cause.
     /// </summary>
-    public static readonly TimeSpan DefaultRecheckInterval = TimeSpan.FromMilliseconds(250);
+    internal static readonly TimeSpan DefaultRecheckInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// Receives per connection per sweep. 8 buffers (128 KiB by default): a client that never pauses
@@ -76,7 +76,7 @@ public sealed class SignalEchoServer : EchoServerBase
     }
 
     /// <summary>The timeout of each wait for a signal; <see cref="Timeout.InfiniteTimeSpan"/> waits for signals only (tests).</summary>
-    public TimeSpan RecheckInterval { get; init; } = DefaultRecheckInterval;
+    internal TimeSpan RecheckInterval { get; init; } = DefaultRecheckInterval;
 
     protected override void StartCore(Socket listener)
     {
