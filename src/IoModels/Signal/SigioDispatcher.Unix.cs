@@ -14,8 +14,9 @@ namespace IoModels.Signal;
 /// - The handler sets <see cref="PosixSignalContext.Cancel"/>: otherwise the runtime goes on to the
 ///   signal's default action, and SIGIO's default action ends the process ("I/O possible").
 /// - The registration is created on the first subscription and never disposed. A SIGIO raised just
-///   before an engine closed its last socket may still be on its way when the engine stops; with the
-///   default action restored it would end the process. With no subscriber a signal is simply dropped.
+///   before an engine closed its last socket may still be on its way when the engine stops, and
+///   disposing the last registration restores the default action (System.Native pal_signal.c), which
+///   would end the process. With no subscriber a signal is simply dropped.
 /// - Subscribers are an immutable array, replaced under a lock; the handler reads it without one.
 /// </remarks>
 [SupportedOSPlatform("linux")]

@@ -29,7 +29,10 @@ namespace IoModels.Signal;
 ///    our handler later, on a thread-pool thread, where all it does is count the signal and set an
 ///    event this thread waits on. It must mark the signal handled, or the runtime applies SIGIO's
 ///    default action, which ends the process. SIGIO is process-wide, so one registration passes
-///    each signal to every running signal engine (<see cref="SigioDispatcher"/>).
+///    each signal to every running signal engine (<see cref="SigioDispatcher"/>). It also lands on
+///    whichever thread the kernel picks: the runtime installs it with SA_RESTART, but waits such as
+///    poll, select and epoll_wait are never restarted and return EINTR, so every wait loop in the
+///    process must retry EINTR — one more reason servers avoid this model.
 /// 5. No signal may fall between the last try and the next wait. The event is cleared when the
 ///    wait returns, BEFORE the sweep, so a signal that arrives during the sweep sets it again and
 ///    the next wait returns at once for another sweep; a signal cleared by that reset came from an
