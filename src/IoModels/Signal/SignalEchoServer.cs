@@ -64,7 +64,7 @@ public sealed class SignalEchoServer : EchoServerBase
     /// that used its share is marked, and the next sweep starts without waiting for a signal, since
     /// no new signal comes for data already there.
     /// </summary>
-    private const int MaxReceivesPerVisit = 8;
+    internal const int MaxReceivesPerVisit = 8;
 
     /// <summary>The shortest re-check period an idle timeout may impose (so a tiny timeout cannot make the thread spin).</summary>
     private static readonly TimeSpan s_shortestRecheck = TimeSpan.FromMilliseconds(10);

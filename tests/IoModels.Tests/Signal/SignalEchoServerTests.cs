@@ -93,18 +93,20 @@ public sealed class SignalEchoServerTests
             await talker.AssertEchoAsync("warm up"u8.ToArray());
             await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsActive] == idleClients + 1, "every client is accepted");
 
-            StatisticsSnapshot before = server.Statistics.Snapshot();
+            StatisticsSnapshot before = await SnapshotBetweenSweepsAsync(server.Statistics);
             for (int i = 0; i < 50; i++)
             {
                 await talker.AssertEchoAsync("one line from the only client talking\n"u8.ToArray());
             }
 
-            StatisticsSnapshot after = server.Statistics.Snapshot();
+            StatisticsSnapshot after = await SnapshotBetweenSweepsAsync(server.Statistics);
             long Delta(EchoCounter counter) => after[counter] - before[counter];
 
             long sweeps = Delta(EchoCounter.Sweeps);
             Assert.True(Delta(EchoCounter.Signals) >= 1, "signals woke the engine");
-            Assert.True(sweeps >= 50, $"each echo needed at least one sweep, saw {sweeps}");
+            // A visit receives until would-block, so a quick client's next line may be served in the same
+            // sweep, but never more than the per-visit share.
+            Assert.True(sweeps * SignalEchoServer.MaxReceivesPerVisit >= 50, $"50 echoes in only {sweeps} sweeps");
 
             // Each sweep tries all sockets (a snapshot may fall inside a sweep, hence the one-sweep slack).
             long scanned = Delta(EchoCounter.SocketsScanned);
@@ -113,13 +115,35 @@ public sealed class SignalEchoServerTests
             // ...and every idle client's try is a receive that would block: wasted.
             Assert.True(Delta(EchoCounter.WouldBlock) >= (sweeps - 1) * idleClients,
                 $"{Delta(EchoCounter.WouldBlock)} would-blocks over {sweeps} sweeps of {idleClients} idle clients");
-            Assert.InRange(Delta(EchoCounter.ReadyEvents), 50, sweeps + 1); // at most the talker finds work in a sweep
+            Assert.InRange(Delta(EchoCounter.ReadyEvents), 1, sweeps + 1); // at most the talker finds work in a sweep
         }
         finally
         {
             clients.ForEach(c => c.Dispose());
             await StopAndCheckAsync(server);
         }
+    }
+
+    /// <summary>
+    /// A snapshot during which no sweep began. Counters are read one at a time, so on a loaded machine
+    /// whole sweeps could otherwise fall between reading one counter and the next; a sweep already
+    /// under way is covered by the one-sweep slack in the assertions.
+    /// </summary>
+    private static async Task<StatisticsSnapshot> SnapshotBetweenSweepsAsync(EchoStatistics statistics)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            long sweeps = statistics[EchoCounter.Sweeps];
+            StatisticsSnapshot snapshot = statistics.Snapshot();
+            if (snapshot[EchoCounter.Sweeps] == sweeps && statistics[EchoCounter.Sweeps] == sweeps)
+            {
+                return snapshot;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("The engine never paused between sweeps long enough to take a snapshot.");
     }
 
     private static async Task StopAndCheckAsync(SignalEchoServer server)
