@@ -109,6 +109,11 @@ internal static class StatisticsFormatter
         if (signals > 0)
         {
             line.Append(s_invariant, $" | signals {signals}");
+            long tried = Delta(EchoCounter.SocketsScanned);
+            if (tried > 0)
+            {
+                line.Append(s_invariant, $", {(double)tried / signals:0.#} sockets tried per signal");
+            }
         }
     }
 

@@ -3,6 +3,7 @@ using IoModels.Blocking;
 using IoModels.NonBlocking;
 using IoModels.Select;
 using IoModels.Epoll;
+using IoModels.Signal;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -28,6 +29,19 @@ public static class ModelRegistry
         new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
             EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
             EpollModel.UnsupportedReason, EpollModel.Mechanism),
+        new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
+            o =>
+            {
+                if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+                {
+                    return new SignalEchoServer(o);
+                }
+
+                throw new PlatformNotSupportedException(); // not reached: Create checks the reason below first
+            },
+            [ConnectionsActive, Signals, Waits, Sweeps, SocketsScanned, ReadyEvents, WouldBlock, ReceiveCalls, SendCalls],
+            OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
+            "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
     ];

@@ -70,14 +70,10 @@ internal static partial class Interop
         internal const int IPPROTO_TCP = 6;
         internal const int TCP_NODELAY = 1;
 
-        // fcntl(2) commands and flags.
-        internal const int F_GETFL = 3;
-        internal const int F_SETFL = 4;
+        // fcntl(2) commands and flags (F_GETFL, F_SETFL, O_NONBLOCK, O_ASYNC are in Interop.Fcntl.cs).
         internal const int F_SETFD = 2;
         internal const int FD_CLOEXEC = 1;
 
-        /// <summary>O_NONBLOCK: 0x800 on Linux, 0x4 on macOS and FreeBSD.</summary>
-        internal static readonly int O_NONBLOCK = OperatingSystem.IsLinux() ? 0x800 : 0x4;
 
         /// <summary>F_DUPFD_CLOEXEC: 1030 on Linux, 67 on macOS, 17 on FreeBSD.</summary>
         internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsLinux() ? 1030 : OperatingSystem.IsMacOS() ? 67 : 17;
