@@ -1,5 +1,6 @@
 using IoModels.Async;
 using IoModels.Blocking;
+using IoModels.Uring;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -19,6 +20,9 @@ public static class ModelRegistry
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls]),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
+        new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
+            o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
+            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring"),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>

@@ -22,6 +22,8 @@ public static class EngineCases
     [
         // A pool of 8 threads: enough for most tests; more clients than that wait, as the model says.
         new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
+        // Two rings on two threads, each with its own SO_REUSEPORT listener.
+        new("uring-loops2", "uring", o => o with { Loops = 2 }),
     ];
 
     public static IReadOnlyList<EngineCase> All { get; } =

@@ -27,6 +27,20 @@ internal static partial class Interop
         internal static readonly int ENOMEM = 12;
         internal static readonly int ECONNRESET = OperatingSystem.IsLinux() ? 104 : 54;
         internal static readonly int EPIPE = 32;
+        internal const int EPERM = 1;
+        internal const int ENOENT = 2;
+        internal const int EINVAL = 22;
+        internal static readonly int EBUSY = 16;
+        internal static readonly int ENOSYS = OperatingSystem.IsLinux() ? 38 : 78;
+        internal static readonly int ETIME = OperatingSystem.IsLinux() ? 62 : 101;
+        internal static readonly int ECANCELED = OperatingSystem.IsLinux() ? 125 : 89;
+        internal static readonly int EALREADY = OperatingSystem.IsLinux() ? 114 : 37;
+        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
+        internal static readonly int ETIMEDOUT = OperatingSystem.IsLinux() ? 110 : 60;
+        internal static readonly int ENOTCONN = OperatingSystem.IsLinux() ? 107 : 57;
+        internal static readonly int ENETRESET = OperatingSystem.IsLinux() ? 102 : 52;
+        internal static readonly int EHOSTUNREACH = OperatingSystem.IsLinux() ? 113 : 65;
+        internal static readonly int ENETUNREACH = OperatingSystem.IsLinux() ? 101 : 51;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]
         internal static partial int Close(int fd);
@@ -39,6 +53,9 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "fcntl", SetLastError = true)]
         internal static partial int Fcntl(int fd, int command, int argument);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "dup", SetLastError = true)]
+        internal static partial int Dup(int fd);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getpid")]
         internal static partial int GetPid();
