@@ -105,6 +105,9 @@ internal sealed unsafe class Ring : IDisposable
     /// <summary>Completion queue size (completions beyond it wait in the kernel's overflow list, IORING_FEAT_NODROP).</summary>
     public uint CqEntries { get; }
 
+    /// <summary>io_uring_enter system calls made so far (each submits a batch and/or waits).</summary>
+    public long EnterCalls { get; private set; }
+
     /// <summary>Free submission slots.</summary>
     public int SqSpaceLeft => (int)(_sqEntries - (_sqTailLocal - Volatile.Read(ref *_sqHead)));
 
@@ -173,6 +176,7 @@ internal sealed unsafe class Ring : IDisposable
                 return true;
             }
 
+            EnterCalls++;
             int result = IoModels.Interop.IoUring.Enter(_fd, toSubmit, minComplete, flags, argumentPointer, argumentSize);
             if (result >= 0)
             {

@@ -109,6 +109,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 ? TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, s_shortestSweep.Ticks))
                 : null;
             loop.NextSweep = Environment.TickCount64 + (long)(sweepPeriod?.TotalMilliseconds ?? 0);
+            long entersCounted = 0;
             while (!(loop.Draining && loop.InFlight == 0))
             {
                 if (Stopping && !loop.Draining)
@@ -119,7 +120,8 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 // One system call: submit everything prepared since the last one, then sleep until a
                 // completion arrives (or the idle sweep is due).
                 loop.Ring.SubmitAndWait(sweepPeriod, out bool timedOut);
-                Statistics.Increment(EchoCounter.Waits);
+                Statistics.Add(EchoCounter.Waits, loop.Ring.EnterCalls - entersCounted); // this one, and any made when the queue filled
+                entersCounted = loop.Ring.EnterCalls;
                 if (timedOut)
                 {
                     Statistics.Increment(EchoCounter.WaitTimeouts);

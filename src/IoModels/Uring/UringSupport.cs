@@ -34,18 +34,38 @@ public static class UringSupport
         }
 
         Version kernel = Environment.OSVersion.Version;
+        string? disabled = ReadDisabledSwitch();
+        return CheckKernel(kernel, disabled) ?? ProbeRing(kernel, disabled);
+    }
+
+    /// <summary>The reason known before trying: a kernel too old, or io_uring switched off. Null: go on and try.</summary>
+    internal static string? CheckKernel(Version kernel, string? disabledSwitch)
+    {
         if (kernel < s_minimumKernel)
         {
-            return $"kernel {kernel} is too old: io_uring with timed waits and shutdown needs Linux {s_minimumKernel} or later";
+            return $"kernel {kernel} is too old: the uring model needs Linux {s_minimumKernel} or later (IORING_OP_SHUTDOWN, timed waits)";
         }
 
-        string? disabled = ReadDisabledSwitch();
-        if (disabled == "2")
+        return disabledSwitch == "2" ? "io_uring is disabled on this system (sysctl kernel.io_uring_disabled = 2)" : null;
+    }
+
+    /// <summary>Why io_uring_setup failed with <paramref name="errno"/> (a Linux errno), naming the likely cause.</summary>
+    [SupportedOSPlatform("linux")]
+    internal static string DescribeSetupFailure(int errno, Version kernel, string? disabledSwitch)
+    {
+        if (errno == Interop.Libc.EPERM)
         {
-            return "io_uring is disabled on this system (sysctl kernel.io_uring_disabled = 2)";
+            return disabledSwitch == "1"
+                ? "io_uring_setup was refused (EPERM): sysctl kernel.io_uring_disabled = 1 allows it only to root and the io_uring group"
+                : "io_uring_setup was refused (EPERM): a seccomp filter or container policy blocks io_uring (Docker's default profile does)";
         }
 
-        return ProbeRing(kernel, disabled);
+        if (errno == Interop.Libc.ENOSYS)
+        {
+            return $"io_uring_setup does not exist here (ENOSYS): kernel {kernel} was built without io_uring, or a seccomp filter hides it";
+        }
+
+        return $"io_uring_setup failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
     }
 
     [SupportedOSPlatform("linux")]
@@ -55,20 +75,7 @@ public static class UringSupport
         int fd = Setup(2, &parameters); // the smallest ring: this only asks whether the kernel says yes
         if (fd < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == Interop.Libc.EPERM)
-            {
-                return disabled == "1"
-                    ? "io_uring_setup was refused (EPERM): sysctl kernel.io_uring_disabled = 1 allows it only to root and the io_uring group"
-                    : "io_uring_setup was refused (EPERM): a seccomp filter or container policy blocks io_uring (Docker's default profile does)";
-            }
-
-            if (errno == Interop.Libc.ENOSYS)
-            {
-                return $"io_uring_setup does not exist here (ENOSYS): kernel {kernel} was built without io_uring, or a seccomp filter hides it";
-            }
-
-            return $"io_uring_setup failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+            return DescribeSetupFailure(Marshal.GetLastPInvokeError(), kernel, disabled);
         }
 
         try
