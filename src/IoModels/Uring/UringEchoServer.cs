@@ -69,6 +69,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     protected override void StartCore(Socket listener)
     {
+        WarmUp();
         try
         {
             for (int i = 0; i < Options.Loops; i++)
@@ -97,6 +98,24 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         {
             StartThread($"uring-loop-{loop.Index}", () => Run(loop));
         }
+    }
+
+    /// <summary>
+    /// Runs the echo path once before serving. The first call of a method can load an assembly (a
+    /// facade such as System.Memory, which the IL names for AsSpan and friends), and loading opens a
+    /// file. If that first call came while the process was out of descriptors (EMFILE, exactly when
+    /// accept backs off) the load would fail inside the loop: seen with --nofile 150 and 250 clients.
+    /// </summary>
+    private static void WarmUp()
+    {
+        using var queue = new OutputBuffer(16);
+        Span<byte> sample = stackalloc byte[] { (byte)'a', (byte)'b' };
+        AsciiUpper.ToUpperInPlace(sample);
+        queue.Append(sample);
+        queue.GetReadSpan().CopyTo(sample);
+        queue.Consume(sample.Length);
+        _ = SocketErrors.IsResourceExhaustion(ToSocketError(Interop.Libc.EMFILE));
+        _ = IsConnectionLost(Interop.Libc.ECONNRESET);
     }
 
     private void Run(UringLoop loop)
