@@ -104,7 +104,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
     /// Runs the echo path once before serving. The first call of a method can load an assembly (a
     /// facade such as System.Memory, which the IL names for AsSpan and friends), and loading opens a
     /// file. If that first call came while the process was out of descriptors (EMFILE, exactly when
-    /// accept backs off) the load would fail inside the loop: seen with --nofile 150 and 250 clients.
+    /// accept backs off) the load would fail inside the loop: seen under prlimit --nofile=150 with 250 clients.
     /// </summary>
     private static void WarmUp()
     {
