@@ -4,6 +4,7 @@ using IoModels.NonBlocking;
 using IoModels.Select;
 using IoModels.Epoll;
 using IoModels.Signal;
+using IoModels.Uring;
 using static IoModels.EchoCounter;
 
 namespace IoModels;
@@ -44,6 +45,9 @@ public static class ModelRegistry
             "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
+        new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
+            o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
+            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring"),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>

@@ -35,7 +35,7 @@ internal sealed unsafe class EpollReadinessQueue : IReadinessQueue
                 throw PlatformException.FromLastError("epoll_create1");
             }
 
-            _wakeFd = Interop.EventFd.eventfd(0, Interop.EventFd.EFD_NONBLOCK | Interop.EventFd.EFD_CLOEXEC);
+            _wakeFd = Interop.EventFd.Create(0, Interop.EventFd.EFD_NONBLOCK | Interop.EventFd.EFD_CLOEXEC);
             if (_wakeFd < 0)
             {
                 throw PlatformException.FromLastError("eventfd");

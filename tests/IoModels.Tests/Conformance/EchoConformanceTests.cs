@@ -95,8 +95,9 @@ public sealed class EchoConformanceTests
             }))).WithTimeout(TimeSpan.FromSeconds(60));
 
             Assert.Equal(clients, server.Statistics[EchoCounter.PeakConnections]);
-            // Eventually: the engine counts a send after it returns, and the client may have read the bytes first.
-            await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.BytesOut] == (long)clients * bytesEach, "every echoed byte is counted");
+            // A completion engine counts a send when it reaps the completion, which may come just after the client has the bytes.
+            await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.BytesOut] == (long)clients * bytesEach,
+                $"every echoed byte is counted (expected {(long)clients * bytesEach})");
         }
         finally
         {
@@ -207,7 +208,8 @@ public sealed class EchoConformanceTests
 
         await send.WithTimeout();
         Assert.InRange(server.Statistics[EchoCounter.PeakBufferedBytes], 0, server.Options.OutputBufferLimit);
-        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.BytesOut] == total, "every echoed byte is counted"); // counted after the send returns
+        // A completion engine counts a send when it reaps the completion, which may come just after the client read the bytes.
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.BytesOut] == total, $"every echoed byte is counted (expected {total})");
     }
 
     [SkippableTheory, MemberData(nameof(Engines))]

@@ -28,6 +28,8 @@ public static class EngineCases
         new("epoll-et", "epoll", o => o with { EdgeTriggered = true }),
         // Two event loops (SO_REUSEPORT listeners on Linux, round-robin handover with kqueue).
         new("epoll-loops2", "epoll", o => o with { Loops = 2 }),
+        // Two rings on two threads, each with its own SO_REUSEPORT listener.
+        new("uring-loops2", "uring", o => o with { Loops = 2 }),
     ];
 
     public static IReadOnlyList<EngineCase> All { get; } =

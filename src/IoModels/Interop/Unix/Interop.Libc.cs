@@ -27,6 +27,20 @@ internal static partial class Interop
         internal static readonly int ENOMEM = 12;
         internal static readonly int ECONNRESET = OperatingSystem.IsLinux() ? 104 : 54;
         internal static readonly int EPIPE = 32;
+        internal const int EPERM = 1;
+        internal const int ENOENT = 2;
+        internal const int EINVAL = 22;
+        internal static readonly int EBUSY = 16;
+        internal static readonly int ENOSYS = OperatingSystem.IsLinux() ? 38 : 78;
+        internal static readonly int ETIME = OperatingSystem.IsLinux() ? 62 : 101;
+        internal static readonly int ECANCELED = OperatingSystem.IsLinux() ? 125 : 89;
+        internal static readonly int EALREADY = OperatingSystem.IsLinux() ? 114 : 37;
+        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
+        internal static readonly int ETIMEDOUT = OperatingSystem.IsLinux() ? 110 : 60;
+        internal static readonly int ENOTCONN = OperatingSystem.IsLinux() ? 107 : 57;
+        internal static readonly int ENETRESET = OperatingSystem.IsLinux() ? 102 : 52;
+        internal static readonly int EHOSTUNREACH = OperatingSystem.IsLinux() ? 113 : 65;
+        internal static readonly int ENETUNREACH = OperatingSystem.IsLinux() ? 101 : 51;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]
         internal static partial int Close(int fd);
@@ -39,6 +53,9 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "fcntl", SetLastError = true)]
         internal static partial int Fcntl(int fd, int command, int argument);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "dup", SetLastError = true)]
+        internal static partial int Dup(int fd);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getpid")]
         internal static partial int GetPid();
@@ -55,14 +72,8 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
         internal static partial int GetRLimit(int resource, out RLimit limit);
-        // More errno values, for the native event engine's error policy.
-        internal static readonly int EINVAL = 22;
-        internal static readonly int ENOTCONN = OperatingSystem.IsLinux() ? 107 : 57;
-        internal static readonly int ECONNABORTED = OperatingSystem.IsLinux() ? 103 : 53;
-        internal static readonly int ETIMEDOUT = OperatingSystem.IsLinux() ? 110 : 60;
-        internal static readonly int EHOSTUNREACH = OperatingSystem.IsLinux() ? 113 : 65;
-        internal static readonly int ENETUNREACH = OperatingSystem.IsLinux() ? 101 : 51;
-        internal static readonly int ENETRESET = OperatingSystem.IsLinux() ? 102 : 52;
+
+        // One more errno value, for the native event engine's error policy (the rest are above).
         internal static readonly int EPROTO = OperatingSystem.IsLinux() ? 71 : OperatingSystem.IsMacOS() ? 100 : 92;
 
         // shutdown(2) and setsockopt(2) values that are the same on Linux, macOS and FreeBSD.
@@ -73,7 +84,6 @@ internal static partial class Interop
         // fcntl(2) commands and flags (F_GETFL, F_SETFL, O_NONBLOCK, O_ASYNC are in Interop.Fcntl.cs).
         internal const int F_SETFD = 2;
         internal const int FD_CLOEXEC = 1;
-
 
         /// <summary>F_DUPFD_CLOEXEC: 1030 on Linux, 67 on macOS, 17 on FreeBSD.</summary>
         internal static readonly int F_DUPFD_CLOEXEC = OperatingSystem.IsLinux() ? 1030 : OperatingSystem.IsMacOS() ? 67 : 17;

@@ -1,0 +1,87 @@
+using System.Net;
+using System.Runtime.InteropServices;
+
+namespace IoModels.Uring;
+
+/// <summary>
+/// One connection of the <c>uring</c> engine: its descriptor, its queue of echoes, and which
+/// operations the kernel holds for it right now. Owned by one event loop; not thread-safe.
+/// </summary>
+/// <remarks>
+/// The receive and send buffers are native memory, not managed arrays: the kernel writes into the
+/// receive buffer (and reads the send buffer) at some later moment of its choosing, while the GC
+/// may move managed arrays at any time. Native memory never moves, and it is freed only after the
+/// close completed, when no operation of this connection can still touch it.
+/// </remarks>
+internal sealed unsafe class UringConnection : IDisposable
+{
+    private readonly byte* _memory;
+
+    public UringConnection(long id, int fd, EndPoint? remote, EchoServerOptions options, EchoStatistics statistics)
+    {
+        Id = id;
+        Fd = fd;
+        Remote = remote;
+        BufferSize = options.BufferSize;
+        Output = new OutputBuffer(options.OutputBufferLimit, statistics);
+        _memory = (byte*)NativeMemory.Alloc((nuint)BufferSize * 2);
+        ReceiveBuffer = _memory;
+        SendBuffer = _memory + BufferSize;
+        Touch();
+    }
+
+    public long Id { get; }
+
+    public int Fd { get; }
+
+    public EndPoint? Remote { get; }
+
+    public int BufferSize { get; }
+
+    /// <summary>Received, uppercased, not yet sent: the queue that backpressure bounds.</summary>
+    public OutputBuffer Output { get; }
+
+    /// <summary>Where the kernel puts received bytes (BufferSize bytes, never moves).</summary>
+    public byte* ReceiveBuffer { get; }
+
+    /// <summary>The front of <see cref="Output"/> copied here for the kernel to send from.</summary>
+    public byte* SendBuffer { get; }
+
+    /// <summary>Bytes copied into <see cref="SendBuffer"/> for the send in progress.</summary>
+    public int SendStaged { get; set; }
+
+    /// <summary>Of <see cref="SendStaged"/>, bytes the kernel already took (a partial send leaves the rest).</summary>
+    public int SendOffset { get; set; }
+
+    public bool ReceivePending { get; set; }
+
+    public bool SendPending { get; set; }
+
+    public bool ShutdownPending { get; set; }
+
+    public bool CloseSubmitted { get; set; }
+
+    /// <summary>The client sent its end of stream: no more receives.</summary>
+    public bool ReadClosed { get; set; }
+
+    /// <summary>Ending: no new receive or send is started; the close follows once none is in flight.</summary>
+    public bool Closing { get; set; }
+
+    public CloseReason Reason { get; set; }
+
+    public long BytesIn { get; set; }
+
+    public long BytesOut { get; set; }
+
+    /// <summary>Environment.TickCount64 of the last byte received or sent.</summary>
+    public long LastActivity { get; private set; }
+
+    public void Touch() => LastActivity = Environment.TickCount64;
+
+    /// <summary>Frees the buffers. Only after the close completed: nothing in the kernel refers to them then.</summary>
+    public void Dispose()
+    {
+        Output.Dispose();
+        NativeMemory.Free(_memory);
+    }
+}

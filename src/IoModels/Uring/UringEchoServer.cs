@@ -1,0 +1,605 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using static IoModels.Interop.IoUring;
+
+namespace IoModels.Uring;
+
+/// <summary>
+/// The completion model on Linux: every accept, receive, send and close is a request queued to the
+/// kernel through io_uring, and the loop learns about each one only when it is finished.
+/// </summary>
+/// <remarks>
+/// How this model works — read top to bottom:
+/// 1. Readiness (select, poll, epoll) asks "which sockets could I read now?" and then makes the read
+///    itself. Completion turns that around: we hand the kernel a buffer and say "receive into this";
+///    the kernel waits for the data AND copies it into our buffer, and only then tells us "done, n
+///    bytes". Both phases of a read happen in the kernel, off our thread.
+/// 2. The requests and the answers travel through two rings shared with the kernel (see Ring.cs): we
+///    write submission entries (SQEs) and publish them; one io_uring_enter call both submits a whole
+///    batch and sleeps until completions (CQEs) arrive. Many operations, one system call.
+/// 3. Contrast with <c>async</c>: .NET's async sockets on Linux are readiness underneath (the
+///    runtime's epoll thread, then a non-blocking recv on a pool thread). Here no thread ever calls
+///    recv or send: the kernel does.
+/// 4. Because the kernel writes into the buffer at a time of its choosing, the buffer must not move
+///    or be freed while the receive is in flight: each connection's buffers are native memory, freed
+///    only after its close completed. (The price: a receive is always pending, so every idle
+///    connection holds its receive buffer. io_uring's provided buffers remove that; not shown here.)
+/// 5. One accept request serves every client: a multishot accept (Linux 5.19+) completes once per
+///    connection and stays armed; older kernels re-arm a single-shot accept after each one.
+/// 6. Each completion carries the user_data we gave its request: the connection id and the step
+///    (receive, send, close, ...), so the loop knows what finished without any lookup by descriptor.
+/// 7. Received bytes are uppercased into the connection's OutputBuffer, whose front is copied to the
+///    send buffer and sent. A send may take fewer bytes than asked: the rest is sent again.
+///    Backpressure: no receive is submitted while the OutputBuffer is full.
+/// 8. Ending a connection is also asynchronous: cancel what is in flight, wait for those
+///    completions, then submit the close. Half-close: after the last echo, shutdown(SHUT_WR), close.
+/// 9. With --loops N there are N rings and N threads, each with its own SO_REUSEPORT listener; the
+///    kernel spreads new connections over them. Stop writes each loop's eventfd, whose pending read
+///    completes and wakes the loop; the loop cancels everything, waits until the kernel holds
+///    nothing of ours, and ends.
+/// </remarks>
+[SupportedOSPlatform("linux")]
+public sealed unsafe class UringEchoServer : EchoServerBase
+{
+    /// <summary>
+    /// Submission slots per ring. A full queue is submitted and refilled at once, so this bounds only
+    /// how many requests go to the kernel per system call: 1,024 covers a burst of a thousand new
+    /// connections (one receive each) in one io_uring_enter.
+    /// </summary>
+    private const uint SubmissionQueueEntries = 1024;
+
+    /// <summary>
+    /// Completion slots per ring: 8x the submission queue, since every connection can have a receive
+    /// and a send in flight. More completions than this wait in the kernel's overflow list
+    /// (IORING_FEAT_NODROP) rather than being lost.
+    /// </summary>
+    private const uint CompletionQueueEntries = 8192;
+
+    /// <summary>The shortest idle-sweep period: a shorter idle timeout is enforced to within 10 ms.</summary>
+    private static readonly TimeSpan s_shortestSweep = TimeSpan.FromMilliseconds(10);
+
+    private readonly List<UringLoop> _loops = [];
+
+    public UringEchoServer(EchoServerOptions options)
+        : base("uring", options)
+    {
+    }
+
+    protected override bool ReusePort => Options.Loops > 1;
+
+    protected override void StartCore(Socket listener)
+    {
+        WarmUp();
+        try
+        {
+            for (int i = 0; i < Options.Loops; i++)
+            {
+                // Loop 0 serves the listener the base bound; every other loop binds its own on the same port.
+                Socket? own = i == 0 ? null : SocketSetup.CreateListener(Options with { EndPoint = LocalEndPoint }, reusePort: true);
+                try
+                {
+                    _loops.Add(new UringLoop(i, own ?? listener, own, SubmissionQueueEntries, CompletionQueueEntries));
+                }
+                catch
+                {
+                    own?.Dispose();
+                    throw;
+                }
+            }
+        }
+        catch
+        {
+            _loops.ForEach(loop => loop.Dispose());
+            _loops.Clear();
+            throw;
+        }
+
+        foreach (UringLoop loop in _loops)
+        {
+            StartThread($"uring-loop-{loop.Index}", () => Run(loop));
+        }
+    }
+
+    /// <summary>
+    /// Runs the echo path once before serving. The first call of a method can load an assembly (a
+    /// facade such as System.Memory, which the IL names for AsSpan and friends), and loading opens a
+    /// file. If that first call came while the process was out of descriptors (EMFILE, exactly when
+    /// accept backs off) the load would fail inside the loop: seen under prlimit --nofile=150 with 250 clients.
+    /// </summary>
+    private static void WarmUp()
+    {
+        using var queue = new OutputBuffer(16);
+        Span<byte> sample = stackalloc byte[] { (byte)'a', (byte)'b' };
+        AsciiUpper.ToUpperInPlace(sample);
+        queue.Append(sample);
+        queue.GetReadSpan().CopyTo(sample);
+        queue.Consume(sample.Length);
+        _ = SocketErrors.IsResourceExhaustion(ToSocketError(Interop.Libc.EMFILE));
+        _ = IsConnectionLost(Interop.Libc.ECONNRESET);
+    }
+
+    private void Run(UringLoop loop)
+    {
+        try
+        {
+            ArmWake(loop);
+            ArmAccept(loop);
+            TimeSpan? sweepPeriod = Options.IdleTimeout is { } idle
+                ? TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, s_shortestSweep.Ticks))
+                : null;
+            loop.NextSweep = Environment.TickCount64 + (long)(sweepPeriod?.TotalMilliseconds ?? 0);
+            long entersCounted = 0;
+            while (!(loop.Draining && loop.InFlight == 0))
+            {
+                if (Stopping && !loop.Draining)
+                {
+                    Drain(loop);
+                }
+
+                // One system call: submit everything prepared since the last one, then sleep until a
+                // completion arrives (or the idle sweep is due).
+                loop.Ring.SubmitAndWait(sweepPeriod, out bool timedOut);
+                Statistics.Add(EchoCounter.Waits, loop.Ring.EnterCalls - entersCounted); // this one, and any made when the queue filled
+                entersCounted = loop.Ring.EnterCalls;
+                if (timedOut)
+                {
+                    Statistics.Increment(EchoCounter.WaitTimeouts);
+                }
+
+                Statistics.Add(EchoCounter.ReadyEvents, ReapCompletions(loop));
+                if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
+                {
+                    loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;
+                    CloseIdle(loop, Options.IdleTimeout!.Value);
+                }
+            }
+        }
+        finally
+        {
+            EndLoop(loop);
+        }
+    }
+
+    private int ReapCompletions(UringLoop loop)
+    {
+        int reaped = 0;
+        while (loop.Ring.TryReadCqe(out io_uring_cqe cqe))
+        {
+            reaped++;
+            Statistics.Increment(EchoCounter.Completions);
+            if ((cqe.flags & IORING_CQE_F_MORE) == 0)
+            {
+                loop.InFlight--; // this request is finished (a multishot accept with F_MORE is still armed)
+            }
+
+            var op = (UringOp)(cqe.user_data & 0xFF);
+            long id = (long)(cqe.user_data >> 8);
+            switch (op)
+            {
+                case UringOp.Accept:
+                    OnAccepted(loop, cqe);
+                    break;
+                case UringOp.AcceptRetry:
+                    if (!loop.Draining)
+                    {
+                        ArmAccept(loop); // the back-off delay is over (or was cancelled by stop)
+                    }
+
+                    break;
+                case UringOp.Wake:
+                case UringOp.Cancel:
+                    // Wake: stop wrote the eventfd; the loop sees Stopping at the top. Cancel: 0 or -ENOENT/-EALREADY,
+                    // either way the cancelled request reports its own completion.
+                    break;
+                default:
+                    OnConnectionCompletion(loop, loop.Connections[id], op, cqe.res);
+                    break;
+            }
+        }
+
+        return reaped;
+    }
+
+    // ---- Accepting ----
+
+    private void ArmAccept(UringLoop loop)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_ACCEPT, loop.ListenFd, UserData(0, UringOp.Accept));
+        sqe->op_flags = SOCK_CLOEXEC; // accept_flags; addr and addrlen stay 0: the peer address is read later
+        if (loop.MultishotAccept)
+        {
+            sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+        }
+
+        Statistics.Increment(EchoCounter.AcceptCalls);
+    }
+
+    private void OnAccepted(UringLoop loop, io_uring_cqe cqe)
+    {
+        bool stillArmed = (cqe.flags & IORING_CQE_F_MORE) != 0;
+        if (cqe.res >= 0)
+        {
+            loop.Backoff.Succeeded();
+            Open(loop, cqe.res);
+        }
+        else
+        {
+            int errno = -cqe.res;
+            if (loop.Draining || errno == Interop.Libc.ECANCELED)
+            {
+                return; // stop cancelled the accept
+            }
+
+            if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
+            {
+                loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
+                EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
+            }
+            else if (ToSocketError(errno) is var error && SocketErrors.IsResourceExhaustion(error))
+            {
+                TimeSpan delay = loop.Backoff.Fail(Log, Model, Statistics, error);
+                if (!stillArmed)
+                {
+                    ArmAcceptRetry(loop, delay); // re-arm only after the back-off, or accept would fail at once again
+                    return;
+                }
+            }
+            else
+            {
+                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(error));
+            }
+        }
+
+        if (!stillArmed && !loop.Draining)
+        {
+            ArmAccept(loop);
+        }
+    }
+
+    private void ArmAcceptRetry(UringLoop loop, TimeSpan delay)
+    {
+        loop.RetryDelay->tv_sec = delay.Ticks / TimeSpan.TicksPerSecond;
+        loop.RetryDelay->tv_nsec = delay.Ticks % TimeSpan.TicksPerSecond * 100;
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_TIMEOUT, -1, UserData(0, UringOp.AcceptRetry));
+        sqe->addr = (ulong)loop.RetryDelay;
+        sqe->len = 1;
+    }
+
+    private void Open(UringLoop loop, int fd)
+    {
+        // A Socket over the descriptor, only to reuse the shared admission (limit, TCP_NODELAY, log
+        // line). It does not own the descriptor: the ring does, and closes it with IORING_OP_CLOSE.
+        Socket socket;
+        try
+        {
+            socket = new Socket(new SafeSocketHandle(fd, ownsHandle: false));
+        }
+        catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception.SocketErrorCode))
+        {
+            _ = Interop.Libc.Close(fd); // reset before we could even look at it: nothing to serve
+            EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(exception.SocketErrorCode));
+            return;
+        }
+
+        long id = Admit(socket);
+        if (id == 0)
+        {
+            _ = Interop.Libc.Close(fd); // refused: Admit disposed the wrapper, which does not close what it does not own
+            return;
+        }
+
+        var connection = new UringConnection(id, fd, RemoteOf(socket), Options, Statistics);
+        loop.Connections[id] = connection;
+        PostReceive(loop, connection);
+    }
+
+    // ---- Serving a connection ----
+
+    private void OnConnectionCompletion(UringLoop loop, UringConnection connection, UringOp op, int result)
+    {
+        switch (op)
+        {
+            case UringOp.Receive:
+                connection.ReceivePending = false;
+                OnReceived(loop, connection, result);
+                break;
+            case UringOp.Send:
+                connection.SendPending = false;
+                OnSent(loop, connection, result);
+                break;
+            case UringOp.Shutdown:
+                connection.ShutdownPending = false; // its result does not matter: the close comes next either way
+                SubmitCloseWhenIdle(loop, connection);
+                break;
+            case UringOp.Close:
+                // close(2) releases the descriptor even when it reports an error, so the connection is over.
+                loop.Connections.Remove(connection.Id);
+                connection.Dispose();
+                Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason);
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected io_uring completion {op} for connection {connection.Id}.");
+        }
+    }
+
+    private void PostReceive(UringLoop loop, UringConnection connection)
+    {
+        if (connection.ReceivePending || connection.ReadClosed || connection.Closing)
+        {
+            return;
+        }
+
+        int length = Math.Min(connection.BufferSize, connection.Output.FreeSpace);
+        if (length == 0)
+        {
+            return; // backpressure: the OutputBuffer is full; the next completed send frees space and posts again
+        }
+
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_RECV, connection.Fd, UserData(connection.Id, UringOp.Receive));
+        sqe->addr = (ulong)connection.ReceiveBuffer;
+        sqe->len = (uint)length;
+        connection.ReceivePending = true;
+        Statistics.Increment(EchoCounter.ReceiveCalls);
+    }
+
+    private void OnReceived(UringLoop loop, UringConnection connection, int result)
+    {
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // cancelled (or raced the cancel): the bytes are dropped with the connection
+            return;
+        }
+
+        if (result > 0)
+        {
+            // The kernel already copied the bytes here: uppercase them and queue the echo.
+            var received = new Span<byte>(connection.ReceiveBuffer, result);
+            AsciiUpper.ToUpperInPlace(received);
+            connection.Output.Append(received);
+            connection.BytesIn += result;
+            connection.Touch();
+            Statistics.Add(EchoCounter.BytesIn, result);
+            PostSend(loop, connection);
+            PostReceive(loop, connection);
+        }
+        else if (result == 0)
+        {
+            connection.ReadClosed = true; // end of stream: send what is queued, then close
+            FinishIfFlushed(loop, connection);
+        }
+        else
+        {
+            Fail(loop, connection, "recv", -result);
+        }
+    }
+
+    private void PostSend(UringLoop loop, UringConnection connection)
+    {
+        if (connection.SendPending || connection.Closing)
+        {
+            return;
+        }
+
+        if (connection.SendOffset == connection.SendStaged)
+        {
+            if (connection.Output.IsEmpty)
+            {
+                return;
+            }
+
+            // Copy the front of the queue to memory that stays put while the kernel sends from it.
+            ReadOnlySpan<byte> queued = connection.Output.GetReadSpan();
+            int staged = Math.Min(queued.Length, connection.BufferSize);
+            queued[..staged].CopyTo(new Span<byte>(connection.SendBuffer, staged));
+            connection.SendStaged = staged;
+            connection.SendOffset = 0;
+        }
+
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_SEND, connection.Fd, UserData(connection.Id, UringOp.Send));
+        sqe->addr = (ulong)(connection.SendBuffer + connection.SendOffset);
+        sqe->len = (uint)(connection.SendStaged - connection.SendOffset);
+        sqe->op_flags = (uint)Interop.Libc.MSG_NOSIGNAL; // msg_flags: a reset peer gives EPIPE, not SIGPIPE
+        connection.SendPending = true;
+        Statistics.Increment(EchoCounter.SendCalls);
+    }
+
+    private void OnSent(UringLoop loop, UringConnection connection, int result)
+    {
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection);
+            return;
+        }
+
+        if (result < 0)
+        {
+            Fail(loop, connection, "send", -result);
+            return;
+        }
+
+        connection.Output.Consume(result);
+        connection.SendOffset += result;
+        connection.BytesOut += result;
+        connection.Touch();
+        Statistics.Add(EchoCounter.BytesOut, result);
+        if (connection.SendOffset == connection.SendStaged)
+        {
+            connection.SendOffset = connection.SendStaged = 0;
+        }
+
+        PostSend(loop, connection);    // a partial send resubmits the rest; otherwise the next queued bytes
+        PostReceive(loop, connection); // the queue has room again: resume receiving if backpressure stopped it
+        FinishIfFlushed(loop, connection);
+    }
+
+    /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
+    private void FinishIfFlushed(UringLoop loop, UringConnection connection)
+    {
+        if (!connection.ReadClosed || connection.SendPending || !connection.Output.IsEmpty || connection.Closing)
+        {
+            return;
+        }
+
+        connection.Closing = true;
+        connection.Reason = CloseReason.ClientClosed;
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_SHUTDOWN, connection.Fd, UserData(connection.Id, UringOp.Shutdown));
+        sqe->len = SHUT_WR; // how
+        connection.ShutdownPending = true;
+    }
+
+    private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
+    {
+        if (!IsConnectionLost(errno))
+        {
+            ReportFault(new PlatformException(call, errno)); // not a peer's doing: EBADF, EFAULT and the like are bugs
+        }
+
+        BeginClose(loop, connection, CloseReason.Reset);
+    }
+
+    // ---- Ending connections ----
+
+    /// <summary>Stops new operations on the connection, cancels those in flight, and closes once they completed.</summary>
+    private void BeginClose(UringLoop loop, UringConnection connection, CloseReason reason)
+    {
+        if (connection.Closing)
+        {
+            return;
+        }
+
+        connection.Closing = true;
+        connection.Reason = reason;
+        if (connection.ReceivePending)
+        {
+            Cancel(loop, UserData(connection.Id, UringOp.Receive));
+        }
+
+        if (connection.SendPending)
+        {
+            Cancel(loop, UserData(connection.Id, UringOp.Send));
+        }
+
+        SubmitCloseWhenIdle(loop, connection);
+    }
+
+    private void SubmitCloseWhenIdle(UringLoop loop, UringConnection connection)
+    {
+        if (connection.ReceivePending || connection.SendPending || connection.ShutdownPending || connection.CloseSubmitted)
+        {
+            return; // the kernel may still use the buffers or the descriptor: wait for those completions
+        }
+
+        connection.CloseSubmitted = true;
+        Prepare(loop, IORING_OP_CLOSE, connection.Fd, UserData(connection.Id, UringOp.Close));
+    }
+
+    private void CloseIdle(UringLoop loop, TimeSpan idle)
+    {
+        long now = Environment.TickCount64;
+        foreach (UringConnection connection in loop.Connections.Values)
+        {
+            if (!connection.Closing && now - connection.LastActivity >= (long)idle.TotalMilliseconds)
+            {
+                BeginClose(loop, connection, CloseReason.IdleTimeout);
+            }
+        }
+    }
+
+    /// <summary>Stop was seen: cancel the accept, the wake read and any back-off timer, and end every connection.</summary>
+    private void Drain(UringLoop loop)
+    {
+        loop.Draining = true;
+        Cancel(loop, UserData(0, UringOp.Accept));
+        Cancel(loop, UserData(0, UringOp.AcceptRetry));
+        Cancel(loop, UserData(0, UringOp.Wake));
+        foreach (UringConnection connection in loop.Connections.Values)
+        {
+            BeginClose(loop, connection, CloseReason.ServerStopping);
+        }
+    }
+
+    protected override Task StopCoreAsync()
+    {
+        foreach (UringLoop loop in _loops)
+        {
+            loop.Wake(); // the loop's eventfd read completes, its wait returns, it sees Stopping
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The loop's last step. Normally every connection is closed and the kernel holds nothing of ours.
+    /// After a fault (an exception escaped the loop) connections may remain: their descriptors are
+    /// closed and counted out, and their buffers are deliberately leaked, because the kernel may not
+    /// yet have finished cancelling operations that point into them.
+    /// </summary>
+    private void EndLoop(UringLoop loop)
+    {
+        loop.Dispose();
+        foreach (UringConnection connection in loop.Connections.Values)
+        {
+            if (!connection.CloseSubmitted)
+            {
+                _ = Interop.Libc.Close(connection.Fd);
+            }
+
+            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping);
+        }
+
+        loop.Connections.Clear();
+    }
+
+    // ---- Submission helpers ----
+
+    private void ArmWake(UringLoop loop)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_READ, loop.WakeFd, UserData(0, UringOp.Wake));
+        sqe->addr = (ulong)loop.WakeBuffer;
+        sqe->len = sizeof(ulong);
+    }
+
+    private void Cancel(UringLoop loop, ulong target)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_ASYNC_CANCEL, -1, UserData(0, UringOp.Cancel));
+        sqe->addr = target;
+    }
+
+    /// <summary>A zeroed SQE with the opcode, descriptor and user_data set; it goes to the kernel with the next enter.</summary>
+    private io_uring_sqe* Prepare(UringLoop loop, byte opcode, int fd, ulong userData)
+    {
+        io_uring_sqe* sqe = loop.Ring.TryGetSqe();
+        if (sqe is null)
+        {
+            loop.Ring.Submit(); // the queue is full: hand this batch over now and reuse the slots
+            sqe = loop.Ring.TryGetSqe();
+            if (sqe is null)
+            {
+                throw new InvalidOperationException("The io_uring submission queue is full and the kernel takes no more.");
+            }
+        }
+
+        sqe->opcode = opcode;
+        sqe->fd = fd;
+        sqe->user_data = userData;
+        loop.InFlight++;
+        Statistics.Increment(EchoCounter.Submissions);
+        return sqe;
+    }
+
+    private static ulong UserData(long connectionId, UringOp op) => ((ulong)connectionId << 8) | (byte)op;
+
+    private static bool IsConnectionLost(int errno) =>
+        errno == Interop.Libc.ECONNRESET || errno == Interop.Libc.EPIPE || errno == Interop.Libc.ECONNABORTED ||
+        errno == Interop.Libc.ETIMEDOUT || errno == Interop.Libc.ENOTCONN || errno == Interop.Libc.ENETRESET ||
+        errno == Interop.Libc.EHOSTUNREACH || errno == Interop.Libc.ENETUNREACH;
+
+    /// <summary>The SocketError for an accept errno, so the shared policy (SocketErrors, AcceptBackoff) applies.</summary>
+    private static SocketError ToSocketError(int errno) =>
+        errno == Interop.Libc.EMFILE || errno == Interop.Libc.ENFILE ? SocketError.TooManyOpenSockets
+        : errno == Interop.Libc.ENOBUFS || errno == Interop.Libc.ENOMEM ? SocketError.NoBufferSpaceAvailable
+        : errno == Interop.Libc.ECONNABORTED ? SocketError.ConnectionAborted
+        : errno == Interop.Libc.ECONNRESET ? SocketError.ConnectionReset
+        : errno == Interop.Libc.EAGAIN ? SocketError.TryAgain
+        : SocketError.SocketError;
+}

@@ -1,0 +1,123 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace IoModels.Uring;
+
+/// <summary>
+/// What one event loop of the <c>uring</c> engine owns: its ring, its own descriptor of the
+/// listening socket, the eventfd that stop writes to wake it, its connections, and the count of
+/// operations the kernel still holds (the loop may end only when that is zero).
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed unsafe class UringLoop : IDisposable
+{
+    private readonly object _wakeGate = new();
+    private readonly Socket? _ownListener;
+    private bool _disposed;
+
+    /// <summary>
+    /// Creates the ring and the wake eventfd and duplicates the listener's descriptor. The duplicate
+    /// is the loop's own: the server may close its Socket while an accept is still in the ring, and a
+    /// closed descriptor number can be reused by anything the process opens next.
+    /// </summary>
+    public UringLoop(int index, Socket listener, Socket? ownListener, uint sqEntries, uint cqEntries)
+    {
+        Index = index;
+        _ownListener = ownListener;
+        ListenFd = -1;
+        WakeFd = -1;
+        try
+        {
+            Ring = new Ring(sqEntries, cqEntries);
+            WakeFd = Interop.EventFd.Create(0, Interop.EventFd.EFD_CLOEXEC);
+            if (WakeFd < 0)
+            {
+                throw PlatformException.FromLastError("eventfd");
+            }
+
+            ListenFd = Interop.Libc.Dup((int)listener.Handle);
+            if (ListenFd < 0)
+            {
+                throw PlatformException.FromLastError("dup");
+            }
+
+            // Small native blocks the kernel reads or writes later: the eventfd counter and the back-off delay.
+            WakeBuffer = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
+            RetryDelay = (Interop.IoUring.__kernel_timespec*)NativeMemory.AllocZeroed((nuint)sizeof(Interop.IoUring.__kernel_timespec));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public int Index { get; }
+
+    public Ring Ring { get; } = null!;
+
+    public int ListenFd { get; }
+
+    public int WakeFd { get; }
+
+    public ulong* WakeBuffer { get; }
+
+    public Interop.IoUring.__kernel_timespec* RetryDelay { get; }
+
+    public Dictionary<long, UringConnection> Connections { get; } = [];
+
+    public AcceptBackoff Backoff { get; } = new();
+
+    /// <summary>Starts as <see cref="UringSupport.MultishotAccept"/>; cleared if the kernel refuses it.</summary>
+    public bool MultishotAccept { get; set; } = UringSupport.MultishotAccept;
+
+    /// <summary>Operations prepared and not yet finally completed (a multishot accept counts until its last completion).</summary>
+    public int InFlight { get; set; }
+
+    /// <summary>Stop was seen: everything is being cancelled and closed.</summary>
+    public bool Draining { get; set; }
+
+    /// <summary>When the next idle sweep is due (Environment.TickCount64).</summary>
+    public long NextSweep { get; set; }
+
+    /// <summary>Wakes the loop from its wait (called by stop, on another thread). Does nothing once disposed.</summary>
+    public void Wake()
+    {
+        lock (_wakeGate)
+        {
+            if (!_disposed && Interop.EventFd.Write(WakeFd, 1) < 0)
+            {
+                throw PlatformException.FromLastError("eventfd_write");
+            }
+        }
+    }
+
+    /// <summary>Closes the ring (only once the kernel holds no operation of ours), the descriptors and the native blocks.</summary>
+    public void Dispose()
+    {
+        lock (_wakeGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            Ring?.Dispose();
+            if (WakeFd >= 0)
+            {
+                _ = Interop.Libc.Close(WakeFd);
+            }
+
+            if (ListenFd >= 0)
+            {
+                _ = Interop.Libc.Close(ListenFd);
+            }
+
+            _ownListener?.Dispose();
+            NativeMemory.Free(WakeBuffer);
+            NativeMemory.Free(RetryDelay);
+        }
+    }
+}
