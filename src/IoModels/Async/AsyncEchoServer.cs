@@ -53,8 +53,16 @@ public sealed class AsyncEchoServer : EchoServerBase
     {
         using var accept = new SocketAwaitableEventArgs();
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         while (!Stopping)
         {
+            if (headroom.IsLow())
+            {
+                // Nearly out of descriptors: the runtime needs some to start pool threads, so wait, as on EMFILE.
+                await Task.Delay(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                continue;
+            }
+
             Statistics.Increment(EchoCounter.AcceptCalls);
             SocketResult result = await accept.AcceptAsync(listener);
             if (!result.Succeeded)
