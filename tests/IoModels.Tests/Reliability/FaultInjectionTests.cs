@@ -90,7 +90,12 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
             long bytesOut = server.Statistics[EchoCounter.BytesOut];
             Assert.True(bytesOut <= bytesIn, $"{replay} the server sent {bytesOut} bytes but received only {bytesIn}");
             Assert.True(bytesOut >= tally.BytesVerified, $"{replay} clients verified {tally.BytesVerified} bytes but the server counts only {bytesOut} sent");
-            Assert.True(tally.BytesVerified > 0 && tally.Resets > 0 && tally.HalfCloses > 0, $"{replay} the run exercised too little: {tally}");
+            Assert.True(tally.BytesVerified > 0, $"{replay} the run verified nothing: {tally}");
+            if (tally.Sessions >= 40)
+            {
+                // Each ending has a 25-45% chance per session: with 40 sessions, missing one means the harness is broken.
+                Assert.True(tally.Resets > 0 && tally.HalfCloses > 0 && tally.Closes > 0, $"{replay} the run exercised too little: {tally}");
+            }
         }
         finally
         {
