@@ -54,8 +54,16 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     {
         using var accept = new SocketAwaitableEventArgs();
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         while (!Stopping)
         {
+            if (headroom.IsLow())
+            {
+                // Nearly out of descriptors: the runtime needs some to start pool threads, so wait, as on EMFILE.
+                await Task.Delay(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                continue;
+            }
+
             Statistics.Increment(EchoCounter.AcceptCalls);
             SocketResult result = await accept.AcceptAsync(listener);
             if (!result.Succeeded)

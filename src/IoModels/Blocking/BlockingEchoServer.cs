@@ -58,8 +58,16 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
     private void AcceptLoop(Socket listener, bool serveOnThisThread)
     {
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         while (!Stopping)
         {
+            if (headroom.IsLow())
+            {
+                // Nearly out of descriptors: a new thread needs some, so wait for clients to leave, as on EMFILE.
+                Thread.Sleep(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                continue;
+            }
+
             Statistics.Increment(EchoCounter.AcceptCalls);
             Socket client;
             Trace.Record(TraceEvent.AcceptWaiting);

@@ -25,16 +25,37 @@ internal sealed partial class CliProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Launch([], args);
+
+    /// <summary>
+    /// Starts <c>iomodels</c> under <c>prlimit</c> with at most <paramref name="openFiles"/> open
+    /// descriptors (soft and hard). prlimit execs the command, so <see cref="Id"/> is the server's PID.
+    /// </summary>
+    public static CliProcess StartWithDescriptorLimit(int openFiles, params string[] args) =>
+        Launch(["prlimit", $"--nofile={openFiles}:{openFiles}", "--"], args);
+
+    private static CliProcess Launch(string[] wrapper, string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "iomodels.dll");
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var info = new ProcessStartInfo(wrapper.Length > 0 ? wrapper[0] : dotnet)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (wrapper.Length > 0)
+        {
+            // The wrapper runs dotnet: "prlimit --nofile=N:N -- dotnet iomodels.dll ...".
+            foreach (string arg in wrapper.Skip(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            info.ArgumentList.Add(dotnet);
+        }
+
         info.ArgumentList.Add(dll);
         foreach (string arg in args)
         {

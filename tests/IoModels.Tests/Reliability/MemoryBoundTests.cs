@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using IoModels.Tests.Support;
+using Xunit.Abstractions;
+
+namespace IoModels.Tests.Reliability;
+
+/// <summary>
+/// Memory under slow readers, measured on a real <c>iomodels serve</c> child: 1,000 clients each try to
+/// send 4 MiB and read nothing. Backpressure must hold the server to its configured buffers plus a
+/// fixed overhead per connection; a server that kept reading would need about 4 GB. The figure
+/// (peak RSS growth, from /proc/PID/status VmHWM) goes to the README's reliability table.
+/// </summary>
+public sealed class MemoryBoundTests(ITestOutputHelper output)
+{
+    private const int OutputBuffer = 64 * 1024;
+    private const int BufferSize = 16 * 1024;
+    private const long BytesPerClient = 4L * 1024 * 1024;
+
+    /// <summary>
+    /// Memory a connection may cost beyond its two buffers: the blocking model's thread (touched stack,
+    /// runtime thread data), the async model's state machine and event args, GC slack, logging. Generous
+    /// on purpose: the test exists to catch unbounded buffering (megabytes per client), not kilobytes.
+    /// </summary>
+    private const long PerConnectionOverhead = 64 * 1024;
+
+    /// <summary>The process's fixed cost of a burst of work (JIT, GC heap growth, thread pool) allowed on top.</summary>
+    private const long FixedOverhead = 64L * 1024 * 1024;
+
+    public static TheoryData<string> Models => [.. ModelRegistry.All.Select(m => m.Name)];
+
+    [SkippableTheory, MemberData(nameof(Models))]
+    public async Task A_thousand_clients_that_send_without_reading_hold_the_server_to_its_buffers(string model)
+    {
+        Skip.IfNot(ProcessProbe.IsAvailable, "reads the server's memory from /proc (Linux)");
+        ModelInfo info = ModelRegistry.Find(model)!;
+        Skip.IfNot(info.IsSupported, $"{model} is not available on this OS: {info.UnsupportedReason}");
+        int clientCount = ReliabilitySettings.MemoryClients;
+        long bound = clientCount * (OutputBuffer + BufferSize + PerConnectionOverhead) + FixedOverhead;
+
+        await using CliProcess server = CliProcess.Start("serve", "--model", model, "--port", "0",
+            "--output-buffer", OutputBuffer.ToString(CultureInfo.InvariantCulture), "--buffer-size", BufferSize.ToString(CultureInfo.InvariantCulture));
+        var endPoint = new IPEndPoint(IPAddress.Loopback, await server.WaitForServingPortAsync());
+        using (TestClient warm = await TestClient.ConnectAsync(endPoint))
+        {
+            await warm.AssertEchoAsync(new byte[64 * 1024]); // the echo path is loaded and jitted before the baseline
+        }
+
+        long baseline = ProcessProbe.StatusBytes(server.Id, "VmRSS");
+        byte[] chunk = [.. Enumerable.Range(0, 64 * 1024).Select(i => (byte)('a' + i % 26))];
+        var clients = new List<Socket>(clientCount);
+        using var stop = new CancellationTokenSource();
+        long sent = 0;
+        var floods = new List<Task>(clientCount);
+        try
+        {
+            for (int i = 0; i < clientCount; i++)
+            {
+                // Small client buffers, so the kernel on our side absorbs little and the server's side is what is measured.
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+                {
+                    SendBufferSize = 64 * 1024,
+                    ReceiveBufferSize = 32 * 1024,
+                    LingerState = new LingerOption(true, 0), // closing resets: nothing lingers in the kernel after the test
+                };
+                clients.Add(socket);
+                await socket.ConnectAsync(endPoint).WithTimeout();
+                floods.Add(FloodAsync(socket, chunk, () => Interlocked.Add(ref sent, chunk.Length), stop.Token));
+            }
+
+            // Wait until the senders are stalled (no progress for a second), failing early if memory passes the bound.
+            long previous = -1;
+            DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            int quiet = 0;
+            while (quiet < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(500);
+                long rss = ProcessProbe.StatusBytes(server.Id, "VmRSS");
+                Assert.True(rss - baseline < bound, $"{model}: RSS grew by {rss - baseline:N0} bytes with {clientCount} slow readers, over the bound of {bound:N0}: the server buffers without limit");
+                long now = Interlocked.Read(ref sent);
+                quiet = now == previous ? quiet + 1 : 0;
+                previous = now;
+            }
+
+            long peak = ProcessProbe.StatusBytes(server.Id, "VmHWM");
+            long total = Interlocked.Read(ref sent);
+            output.WriteLine($"{model}: {clientCount} clients sent {total:N0} bytes before stalling; RSS {baseline:N0} -> peak {peak:N0} (+{peak - baseline:N0}, {(peak - baseline) / clientCount:N0} per client); bound {bound:N0}");
+            Assert.True(quiet >= 2, $"{model}: the senders were still making progress after 90 s ({total:N0} bytes sent)");
+            Assert.True(total < clientCount * BytesPerClient, $"{model}: every client sent all {BytesPerClient:N0} bytes without reading: nothing pushed back");
+            Assert.True(peak - baseline < bound, $"{model}: peak RSS grew by {peak - baseline:N0} bytes, over the bound of {bound:N0}");
+            ReliabilitySettings.Report("memory", model, clientCount, baseline, peak, peak - baseline, total);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            clients.ForEach(c => c.Dispose());
+            await Task.WhenAll(floods).WithTimeout(TimeSpan.FromSeconds(30));
+        }
+
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Sends up to 4 MiB and reads nothing; ends quietly when the test cuts it off.</summary>
+    private static async Task FloodAsync(Socket socket, byte[] chunk, Action sentChunk, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (long total = 0; total < BytesPerClient; total += chunk.Length)
+            {
+                for (int offset = 0; offset < chunk.Length;)
+                {
+                    offset += await socket.SendAsync(chunk.AsMemory(offset), SocketFlags.None, cancellationToken); // no deadline: the test's loop decides when to stop
+                }
+
+                sentChunk();
+            }
+        }
+        catch (Exception exception) when (cancellationToken.IsCancellationRequested && exception is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Expected: the test stops the flood once memory was measured; this client's send was still blocked.
+        }
+    }
+}
