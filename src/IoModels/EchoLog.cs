@@ -20,9 +20,6 @@ public static class EchoLog
         log.Warning("{Model} refused {Remote} ({Refused} refused since the last such line): the connection limit of {Limit} is reached",
             model, remote, refused, limit);
 
-    public static void DescriptorCap(ILogger log, string model, long descriptorLimit, int capacity, int reserve) =>
-        log.Warning("{Model} can hold only {Capacity} connections: the process may open {DescriptorLimit} file descriptors and keeps {Reserve} spare; raise it with ulimit -n (--fd-reserve 0 lifts the cap)",
-            model, capacity, descriptorLimit, reserve);
 
     public static void AcceptBackoff(ILogger log, string model, SocketErrorCode error, TimeSpan delay) =>
         log.Warning("{Model} cannot accept ({Error}: out of file descriptors or buffers); backing off {Delay} ms before accepting again",

@@ -20,7 +20,6 @@ public abstract class EchoServerBase : IEchoServer
     private IPEndPoint? _localEndPoint;
     private Task? _stopTask;
     private volatile bool _stopping;
-    private int _connectionLimit;
     private long _refusedSinceLog;
     private long _lastRefusalLog = long.MinValue;
 
@@ -43,12 +42,6 @@ public abstract class EchoServerBase : IEchoServer
     protected EchoServerOptions Options { get; }
 
     protected ILogger Log { get; }
-
-    /// <summary>
-    /// The connections served at once: <see cref="EchoServerOptions.MaxConnections"/>, or fewer when
-    /// the process's descriptor limit could not hold that many (see <see cref="DescriptorBudget"/>).
-    /// </summary>
-    protected int ConnectionLimit => _connectionLimit;
 
     /// <summary>Step narration for <c>serve --trace</c>: call <see cref="TraceAggregator.Record"/> at each step; free when tracing is off.</summary>
     protected TraceAggregator Trace { get; }
@@ -74,12 +67,6 @@ public abstract class EchoServerBase : IEchoServer
                 _localEndPoint = (IPEndPoint)listener.LocalEndPoint!;
                 _listener = listener;
                 EchoLog.Listening(Log, Model, _localEndPoint);
-                _connectionLimit = Options.MaxConnections;
-                if (DescriptorBudget.ConnectionCapacity(Options.DescriptorReserve) is int capacity && capacity < Options.MaxConnections)
-                {
-                    _connectionLimit = capacity;
-                    EchoLog.DescriptorCap(Log, Model, DescriptorBudget.SoftLimit() ?? 0, capacity, Options.DescriptorReserve);
-                }
 
                 StartCore(listener);
             }
@@ -234,9 +221,9 @@ public abstract class EchoServerBase : IEchoServer
     /// </summary>
     protected long Admit(EndPoint? remote)
     {
-        if (Statistics[EchoCounter.ConnectionsActive] >= _connectionLimit || Stopping)
+        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections || Stopping)
         {
-            Refused(remote, _connectionLimit);
+            Refused(remote, Options.MaxConnections);
             return 0;
         }
 

@@ -37,13 +37,6 @@ public sealed record EchoServerOptions
     /// <summary>Connections served at once; one more is accepted and closed at once (counted as rejected).</summary>
     public int MaxConnections { get; init; } = 10_000;
 
-    /// <summary>
-    /// File descriptors kept free for the runtime when capping connections to the process's
-    /// descriptor limit (see <see cref="DescriptorBudget"/>). 0 turns the cap off, so a flood of
-    /// clients drives accept into EMFILE and the engine's back-off can be watched.
-    /// </summary>
-    public int DescriptorReserve { get; init; } = DescriptorBudget.DefaultReserve;
-
     /// <summary>A connection that neither sends nor receives for this long is closed. Null: never.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
@@ -77,7 +70,6 @@ public sealed record EchoServerOptions
         Check(BufferSize is >= 1 and <= 16 * 1024 * 1024, "buffer-size", "must be between 1 and 16777216 bytes");
         Check(OutputBufferLimit >= BufferSize, "output-buffer", "must be at least the buffer size");
         Check(MaxConnections >= 1, "max-connections", "must be at least 1");
-        Check(DescriptorReserve >= 0, "fd-reserve", "must not be negative");
         Check(IdleTimeout is null || IdleTimeout > TimeSpan.Zero, "idle-timeout", "must be positive");
         Check(Workers >= 0, "workers", "must be 0 (thread per connection) or more");
         Check(PollInterval >= TimeSpan.Zero, "poll-interval", "must not be negative");

@@ -17,7 +17,6 @@ internal sealed record ServeSettings
     public int BufferSize { get; init; } = new EchoServerOptions().BufferSize;
     public int OutputBuffer { get; init; } = new EchoServerOptions().OutputBufferLimit;
     public int MaxConnections { get; init; } = new EchoServerOptions().MaxConnections;
-    public int DescriptorReserve { get; init; } = new EchoServerOptions().DescriptorReserve;
     public TimeSpan? IdleTimeout { get; init; }
     public TimeSpan? StatsInterval { get; init; }
     public int Workers { get; init; }
@@ -48,7 +47,6 @@ internal static class ServeCommand
         Option<int> bufferSize = CommonOptions.Int("--buffer-size", "bytes read per receive call", defaults.BufferSize, 1, 16 << 20);
         Option<int> outputBuffer = CommonOptions.Int("--output-buffer", "bytes a connection may hold unsent before the server stops reading it", defaults.OutputBufferLimit, 1, 256 << 20);
         Option<int> maxConnections = CommonOptions.Int("--max-connections", "connections served at once; more are accepted and closed", defaults.MaxConnections, 1, 1 << 24);
-        Option<int> fdReserve = CommonOptions.Int("--fd-reserve", "descriptors kept free when capping connections to the process's limit; 0 lifts the cap (to watch EMFILE back-off)", defaults.DescriptorReserve, 0, 1 << 20);
         Option<TimeSpan?> idleTimeout = CommonOptions.Duration("--idle-timeout", "close a connection silent for this long [default: never]", null);
         Option<TimeSpan?> stats = CommonOptions.Duration("--stats", "print the model's counters as rates every INTERVAL, e.g. 1s [default: off]", null);
         Option<int> workers = CommonOptions.Int("--workers", "blocking: a fixed pool of N threads instead of one per connection (0: no pool)", 0, 0, 100_000);
@@ -63,7 +61,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
-            model, host, port, backlog, bufferSize, outputBuffer, maxConnections, fdReserve, idleTimeout, stats,
+            model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, stats,
             workers, pollInterval, selectTimeout, edgeTriggered, loops, logLevel,
             dashboard, trace,
             portFile,
@@ -78,7 +76,6 @@ internal static class ServeCommand
                 BufferSize = result.GetValue(bufferSize),
                 OutputBuffer = result.GetValue(outputBuffer),
                 MaxConnections = result.GetValue(maxConnections),
-                DescriptorReserve = result.GetValue(fdReserve),
                 IdleTimeout = result.GetValue(idleTimeout),
                 StatsInterval = result.GetValue(stats),
                 Workers = result.GetValue(workers),
@@ -197,7 +194,6 @@ internal static class ServeCommand
             BufferSize = settings.BufferSize,
             OutputBufferLimit = settings.OutputBuffer,
             MaxConnections = settings.MaxConnections,
-            DescriptorReserve = settings.DescriptorReserve,
             IdleTimeout = settings.IdleTimeout,
             Workers = settings.Workers,
             PollInterval = settings.PollInterval,

@@ -60,18 +60,6 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "getpid")]
         internal static partial int GetPid();
 
-        /// <summary>RLIMIT_NOFILE: 7 on Linux, 8 on macOS and FreeBSD.</summary>
-        internal static readonly int RLIMIT_NOFILE = OperatingSystem.IsLinux() ? 7 : 8;
-
-        /// <summary>struct rlimit with 64-bit rlim_t (Linux, macOS and FreeBSD on 64-bit CPUs).</summary>
-        internal struct RLimit
-        {
-            internal ulong rlim_cur;
-            internal ulong rlim_max;
-        }
-
-        [LibraryImport(Libraries.Libc, EntryPoint = "getrlimit", SetLastError = true)]
-        internal static partial int GetRLimit(int resource, out RLimit limit);
 
         // One more errno value, for the native event engine's error policy (the rest are above).
         internal static readonly int EPROTO = OperatingSystem.IsLinux() ? 71 : OperatingSystem.IsMacOS() ? 100 : 92;
