@@ -107,6 +107,7 @@ public sealed class SignalEchoServer : EchoServerBase
     private void Run(Socket listener)
     {
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         long acceptResumesAt = 0; // Environment.TickCount64 before which accepting is backing off
         bool moreWork = false;
         try
@@ -134,7 +135,7 @@ public sealed class SignalEchoServer : EchoServerBase
                 long now = Environment.TickCount64;
                 if (now >= acceptResumesAt)
                 {
-                    acceptResumesAt = AcceptUntilWouldBlock(listener, backoff, now);
+                    acceptResumesAt = AcceptUntilWouldBlock(listener, backoff, headroom, now);
                 }
 
                 moreWork = false;
@@ -184,7 +185,7 @@ public sealed class SignalEchoServer : EchoServerBase
     }
 
     /// <summary>Accepts every waiting client; returns when accepting may resume (0: at once, later: backing off).</summary>
-    private long AcceptUntilWouldBlock(Socket listener, AcceptBackoff backoff, long now)
+    private long AcceptUntilWouldBlock(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, long now)
     {
         Statistics.Increment(EchoCounter.SocketsScanned);
         while (true)
@@ -195,6 +196,14 @@ public sealed class SignalEchoServer : EchoServerBase
             {
                 Statistics.Increment(EchoCounter.AcceptWouldBlock);
                 return 0;
+            }
+
+            if (headroom.IsLow())
+            {
+                // Nearly out of descriptors: every signal is handled on a thread-pool thread, and the
+                // runtime needs descriptors to start one, so leave clients queued, as on EMFILE.
+                TimeSpan pause = backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets);
+                return Environment.TickCount64 + (long)Math.Ceiling(pause.TotalMilliseconds);
             }
 
             Statistics.Increment(EchoCounter.AcceptCalls);
