@@ -251,6 +251,36 @@ public abstract class EchoServerBase : IEchoServer
         }
     }
 
+    /// <summary>
+    /// Ends a <see cref="PolledConnection"/> exactly once: after the client's end of stream our side
+    /// is shut down too (every echo was sent), otherwise the socket is just closed; then counted out.
+    /// </summary>
+    protected void Close(PolledConnection connection, CloseReason reason)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (connection.Closed)
+        {
+            return;
+        }
+
+        connection.Closed = true;
+        if (reason == CloseReason.ClientClosed)
+        {
+            try
+            {
+                connection.Socket.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
+            {
+                reason = CloseReason.Reset; // the client reset after its end of stream
+            }
+        }
+
+        connection.Output.Dispose();
+        SocketSetup.CloseQuietly(connection.Socket); // for the signal engine this also ends SIGIO for it
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
+    }
+
     /// <summary>Counts a connection out and logs why it ended. The caller closes the socket.</summary>
     protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason)
     {

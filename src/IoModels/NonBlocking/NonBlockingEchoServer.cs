@@ -31,7 +31,7 @@ namespace IoModels.NonBlocking;
 /// </remarks>
 public sealed class NonBlockingEchoServer : EchoServerBase
 {
-    private readonly List<Connection> _connections = [];
+    private readonly List<PolledConnection> _connections = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
 
     public NonBlockingEchoServer(EchoServerOptions options)
@@ -69,7 +69,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                 // 2. Ask every connection. Walk backwards so a finished connection can be removed in place.
                 for (int i = _connections.Count - 1; i >= 0; i--)
                 {
-                    Connection connection = _connections[i];
+                    PolledConnection connection = _connections[i];
                     didSomething |= Service(connection, now);
                     if (connection.Closed)
                     {
@@ -87,7 +87,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         }
         finally
         {
-            foreach (Connection connection in _connections)
+            foreach (PolledConnection connection in _connections)
             {
                 Close(connection, CloseReason.ServerStopping);
             }
@@ -140,7 +140,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
             if (id != 0)
             {
                 client!.Blocking = false;
-                _connections.Add(new Connection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics)));
+                _connections.Add(new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics)));
             }
         }
 
@@ -148,7 +148,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
     }
 
     /// <summary>One receive and the sends it allows, for one connection. Returns true if any byte moved.</summary>
-    private bool Service(Connection connection, long now)
+    private bool Service(PolledConnection connection, long now)
     {
         bool moved = false;
 
@@ -230,50 +230,10 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         return moved;
     }
 
-    /// <summary>Ends a connection exactly once: orderly shutdown after a client's end of stream, else just close.</summary>
-    private void Close(Connection connection, CloseReason reason)
-    {
-        if (connection.Closed)
-        {
-            return;
-        }
-
-        connection.Closed = true;
-        if (reason == CloseReason.ClientClosed)
-        {
-            try
-            {
-                connection.Socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
-            {
-                reason = CloseReason.Reset; // the client reset after its end of stream
-            }
-        }
-
-        connection.Output.Dispose();
-        SocketSetup.CloseQuietly(connection.Socket);
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
-    }
-
     protected override Task StopCoreAsync()
     {
         // Only a signal: the engine thread owns every socket, sees Stopping, closes them all and ends.
         _stopSignal.Set();
         return Task.CompletedTask;
-    }
-
-    /// <summary>What the engine knows about one client. Touched only by the engine thread.</summary>
-    private sealed class Connection(Socket socket, long id, EndPoint? remote, OutputBuffer output)
-    {
-        public Socket Socket { get; } = socket;
-        public long Id { get; } = id;
-        public EndPoint? Remote { get; } = remote;
-        public OutputBuffer Output { get; } = output;
-        public long BytesIn { get; set; }
-        public long BytesOut { get; set; }
-        public long LastActive { get; set; } = Environment.TickCount64;
-        public bool ReceivedEnd { get; set; }
-        public bool Closed { get; set; }
     }
 }

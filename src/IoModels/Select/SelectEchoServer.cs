@@ -56,7 +56,7 @@ public sealed class SelectEchoServer : EchoServerBase
         : OperatingSystem.IsLinux() || OperatingSystem.IsFreeBSD() ? "poll(2)"
         : null;
 
-    private readonly Dictionary<Socket, Connection> _connections = [];
+    private readonly Dictionary<Socket, PolledConnection> _connections = [];
     private readonly List<Socket> _readList = [];
     private readonly List<Socket> _writeList = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
@@ -100,7 +100,7 @@ public sealed class SelectEchoServer : EchoServerBase
                     _readList.Add(listener);
                 }
 
-                foreach (Connection connection in _connections.Values)
+                foreach (PolledConnection connection in _connections.Values)
                 {
                     if (!connection.Output.IsEmpty)
                     {
@@ -170,7 +170,7 @@ public sealed class SelectEchoServer : EchoServerBase
         }
         finally
         {
-            foreach (Connection connection in _connections.Values)
+            foreach (PolledConnection connection in _connections.Values)
             {
                 Close(connection, CloseReason.ServerStopping);
             }
@@ -228,7 +228,7 @@ public sealed class SelectEchoServer : EchoServerBase
             if (id != 0)
             {
                 client!.Blocking = false;
-                _connections[client] = new Connection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics));
+                _connections[client] = new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics));
             }
         }
     }
@@ -247,7 +247,7 @@ public sealed class SelectEchoServer : EchoServerBase
     }
 
     /// <summary>The socket is readable: data, the client's end of stream, or an error is there.</summary>
-    private void Receive(Connection connection, long now)
+    private void Receive(PolledConnection connection, long now)
     {
         Span<byte> target = connection.Output.GetWriteSpan();
         target = target[..Math.Min(target.Length, Options.BufferSize)];
@@ -281,7 +281,7 @@ public sealed class SelectEchoServer : EchoServerBase
     }
 
     /// <summary>The socket is writable: send what is queued, keeping whatever the kernel does not take.</summary>
-    private void Send(Connection connection, long now)
+    private void Send(PolledConnection connection, long now)
     {
         while (!connection.Output.IsEmpty)
         {
@@ -314,8 +314,8 @@ public sealed class SelectEchoServer : EchoServerBase
     /// <summary>Removes connections that ended; closes those whose client finished, and idle ones.</summary>
     private void ReapFinished(long now)
     {
-        List<Connection>? finished = null;
-        foreach (Connection connection in _connections.Values)
+        List<PolledConnection>? finished = null;
+        foreach (PolledConnection connection in _connections.Values)
         {
             if (!connection.Closed)
             {
@@ -337,37 +337,11 @@ public sealed class SelectEchoServer : EchoServerBase
 
         if (finished is not null)
         {
-            foreach (Connection connection in finished)
+            foreach (PolledConnection connection in finished)
             {
                 _connections.Remove(connection.Socket);
             }
         }
-    }
-
-    /// <summary>Ends a connection exactly once: orderly shutdown after a client's end of stream, else just close.</summary>
-    private void Close(Connection connection, CloseReason reason)
-    {
-        if (connection.Closed)
-        {
-            return;
-        }
-
-        connection.Closed = true;
-        if (reason == CloseReason.ClientClosed)
-        {
-            try
-            {
-                connection.Socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
-            {
-                reason = CloseReason.Reset; // the client reset after its end of stream
-            }
-        }
-
-        connection.Output.Dispose();
-        SocketSetup.CloseQuietly(connection.Socket);
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
     }
 
     protected override Task StopCoreAsync()
@@ -376,19 +350,5 @@ public sealed class SelectEchoServer : EchoServerBase
         // the engine thread then closes every connection itself and ends.
         _stopSignal.Set();
         return Task.CompletedTask;
-    }
-
-    /// <summary>What the engine knows about one client. Touched only by the engine thread.</summary>
-    private sealed class Connection(Socket socket, long id, EndPoint? remote, OutputBuffer output)
-    {
-        public Socket Socket { get; } = socket;
-        public long Id { get; } = id;
-        public EndPoint? Remote { get; } = remote;
-        public OutputBuffer Output { get; } = output;
-        public long BytesIn { get; set; }
-        public long BytesOut { get; set; }
-        public long LastActive { get; set; } = Environment.TickCount64;
-        public bool ReceivedEnd { get; set; }
-        public bool Closed { get; set; }
     }
 }

@@ -70,7 +70,7 @@ public sealed class SignalEchoServer : EchoServerBase
     private static readonly TimeSpan s_shortestRecheck = TimeSpan.FromMilliseconds(10);
 
     private readonly ManualResetEventSlim _signalled = new(initialState: false);
-    private readonly List<Connection> _connections = []; // the engine thread's alone
+    private readonly List<PolledConnection> _connections = []; // the engine thread's alone
     private IDisposable? _subscription;
 
     public SignalEchoServer(EchoServerOptions options)
@@ -155,7 +155,7 @@ public sealed class SignalEchoServer : EchoServerBase
         }
         finally
         {
-            foreach (Connection connection in _connections)
+            foreach (PolledConnection connection in _connections)
             {
                 Close(connection, CloseReason.ServerStopping);
             }
@@ -239,7 +239,7 @@ public sealed class SignalEchoServer : EchoServerBase
             // Accepted sockets inherit neither O_NONBLOCK nor O_ASYNC nor the owner: set all three.
             client.Blocking = false;
             Interop.Libc.EnableSigio(client.SafeHandle);
-            _connections.Add(new Connection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics), now));
+            _connections.Add(new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics)) { LastActive = now });
         }
     }
 
@@ -247,7 +247,7 @@ public sealed class SignalEchoServer : EchoServerBase
     /// Tries one connection: send what is pending, then receive and echo until it would block (or
     /// its output buffer is full, or its share is used). Returns false when it was closed.
     /// </summary>
-    private bool Visit(Connection connection, long now, ref bool moreWork)
+    private bool Visit(PolledConnection connection, long now, ref bool moreWork)
     {
         Statistics.Increment(EchoCounter.SocketsScanned);
         Socket socket = connection.Socket;
@@ -255,7 +255,7 @@ public sealed class SignalEchoServer : EchoServerBase
 
         if (!TrySendPending(connection, out SocketError error))
         {
-            return Close(connection, Classify(error));
+            return Drop(connection, Classify(error));
         }
 
         for (int receives = 0; !connection.ReceivedEnd && !connection.Output.IsFull; receives++)
@@ -278,7 +278,7 @@ public sealed class SignalEchoServer : EchoServerBase
 
             if (error != SocketError.Success)
             {
-                return Close(connection, Classify(error));
+                return Drop(connection, Classify(error));
             }
 
             if (received == 0)
@@ -293,23 +293,13 @@ public sealed class SignalEchoServer : EchoServerBase
             Statistics.Add(EchoCounter.BytesIn, received);
             if (!TrySendPending(connection, out error))
             {
-                return Close(connection, Classify(error));
+                return Drop(connection, Classify(error));
             }
         }
 
         if (connection.ReceivedEnd && connection.Output.IsEmpty)
         {
-            // Every echo is out: end our side too, then close (half-close handled).
-            try
-            {
-                socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
-            {
-                return Close(connection, CloseReason.Reset); // the client reset before our end of stream
-            }
-
-            return Close(connection, CloseReason.ClientClosed);
+            return Drop(connection, CloseReason.ClientClosed); // every echo is out: shut our side down too, then close
         }
 
         if (connection.BytesIn + connection.BytesOut != movedBefore)
@@ -319,7 +309,7 @@ public sealed class SignalEchoServer : EchoServerBase
         }
         else if (Options.IdleTimeout is { } idle && now - connection.LastActive >= (long)idle.TotalMilliseconds)
         {
-            return Close(connection, CloseReason.IdleTimeout);
+            return Drop(connection, CloseReason.IdleTimeout);
         }
 
         return true;
@@ -329,7 +319,7 @@ public sealed class SignalEchoServer : EchoServerBase
     /// Sends queued output until it is all sent or the send would block (then the kernel will signal
     /// when space frees up). False on a connection error, given in <paramref name="error"/>.
     /// </summary>
-    private bool TrySendPending(Connection connection, out SocketError error)
+    private bool TrySendPending(PolledConnection connection, out SocketError error)
     {
         error = SocketError.Success;
         while (!connection.Output.IsEmpty)
@@ -359,13 +349,10 @@ public sealed class SignalEchoServer : EchoServerBase
 
     private CloseReason Classify(SocketError error) =>
         Stopping && SocketErrors.IsAborted(error) ? CloseReason.ServerStopping : CloseReason.Reset;
-
-    /// <summary>Closes and counts out a connection; returns false so <see cref="Visit"/> can return it.</summary>
-    private bool Close(Connection connection, CloseReason reason)
+    /// <summary>Closes the connection (the base shuts our side down first after a client's end of stream) and says "drop it from the list".</summary>
+    private bool Drop(PolledConnection connection, CloseReason reason)
     {
-        connection.Output.Dispose();
-        SocketSetup.CloseQuietly(connection.Socket); // closing also takes the socket off the SIGIO list
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
+        Close(connection, reason); // closing the socket also takes it off the SIGIO list
         return false;
     }
 
@@ -374,28 +361,5 @@ public sealed class SignalEchoServer : EchoServerBase
         // The listener is closed; wake the thread so it sees Stopping and closes every connection itself.
         _signalled.Set();
         return Task.CompletedTask;
-    }
-
-    /// <summary>One client's state, touched only by the engine thread.</summary>
-    private sealed class Connection(Socket socket, long id, EndPoint? remote, OutputBuffer output, long now)
-    {
-        public Socket Socket { get; } = socket;
-
-        public long Id { get; } = id;
-
-        public EndPoint? Remote { get; } = remote;
-
-        /// <summary>Received and uppercased, not yet sent: bounded, so a client that stops reading stops being read.</summary>
-        public OutputBuffer Output { get; } = output;
-
-        /// <summary>The client shut down its sending side; close once <see cref="Output"/> is empty.</summary>
-        public bool ReceivedEnd { get; set; }
-
-        public long BytesIn { get; set; }
-
-        public long BytesOut { get; set; }
-
-        /// <summary><see cref="Environment.TickCount64"/> when bytes last moved, for the idle timeout.</summary>
-        public long LastActive { get; set; } = now;
     }
 }
