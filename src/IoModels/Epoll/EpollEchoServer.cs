@@ -117,6 +117,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                 loop.Now = Environment.TickCount64;
                 loop.Waits++;
                 loop.ReadyEvents += ready;
+                Trace.Record(TraceEvent.EventsReturned, 0, ready, Statistics[EchoCounter.ConnectionsActive]);
                 if (ready == 0)
                 {
                     loop.WaitTimeouts++;

@@ -59,6 +59,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                 Statistics.Increment(EchoCounter.Sweeps);
                 long now = Environment.TickCount64;
                 bool didSomething = false;
+                long wouldBlockBefore = Statistics[EchoCounter.WouldBlock];
 
                 // 1. Accept every client waiting in the backlog, until accept says "would block".
                 if (now >= acceptPausedUntil)
@@ -77,6 +78,8 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                         _connections.RemoveAt(_connections.Count - 1);
                     }
                 }
+
+                Trace.Record(TraceEvent.SweepFinished, 0, _connections.Count, Statistics[EchoCounter.WouldBlock] - wouldBlockBefore);
 
                 // 3. Nothing anywhere: spin straight into the next sweep, or sleep if asked to.
                 if (!didSomething && Options.PollInterval > TimeSpan.Zero)

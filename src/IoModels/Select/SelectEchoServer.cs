@@ -135,6 +135,7 @@ public sealed class SelectEchoServer : EchoServerBase
 
                 int ready = _readList.Count + _writeList.Count;
                 Statistics.Add(EchoCounter.ReadyEvents, ready);
+                Trace.Record(TraceEvent.SelectReturned, 0, scanned, ready);
                 if (ready == 0)
                 {
                     Statistics.Increment(EchoCounter.WaitTimeouts);

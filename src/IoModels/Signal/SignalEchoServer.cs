@@ -114,11 +114,13 @@ public sealed class SignalEchoServer : EchoServerBase
         {
             while (!Stopping)
             {
+                bool woken = false;
                 if (!moreWork)
                 {
                     // Sleep until a signal says something, somewhere, is ready (or the re-check is due).
                     Statistics.Increment(EchoCounter.Waits);
-                    if (!_signalled.Wait(NextTimeout(acceptResumesAt)))
+                    woken = _signalled.Wait(NextTimeout(acceptResumesAt));
+                    if (!woken)
                     {
                         Statistics.Increment(EchoCounter.WaitTimeouts);
                     }
@@ -132,6 +134,7 @@ public sealed class SignalEchoServer : EchoServerBase
 
                 // The signal did not say which socket: try them all, the listener first.
                 Statistics.Increment(EchoCounter.Sweeps);
+                long triedBefore = Statistics[EchoCounter.SocketsScanned], readyBefore = Statistics[EchoCounter.ReadyEvents];
                 long now = Environment.TickCount64;
                 if (now >= acceptResumesAt)
                 {
@@ -150,6 +153,12 @@ public sealed class SignalEchoServer : EchoServerBase
                         _connections[i] = _connections[^1]; // closed: fill its slot with the last one
                         _connections.RemoveAt(_connections.Count - 1);
                     }
+                }
+
+                if (woken)
+                {
+                    Trace.Record(TraceEvent.SignalArrived, 0,
+                        Statistics[EchoCounter.SocketsScanned] - triedBefore, Statistics[EchoCounter.ReadyEvents] - readyBefore);
                 }
             }
         }

@@ -129,6 +129,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 : null;
             loop.NextSweep = Environment.TickCount64 + (long)(sweepPeriod?.TotalMilliseconds ?? 0);
             long entersCounted = 0;
+            long submittedAtLastWait = 0;
             while (!(loop.Draining && loop.InFlight == 0))
             {
                 if (Stopping && !loop.Draining)
@@ -146,7 +147,11 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                     Statistics.Increment(EchoCounter.WaitTimeouts);
                 }
 
-                Statistics.Add(EchoCounter.ReadyEvents, ReapCompletions(loop));
+                long submitted = Statistics[EchoCounter.Submissions];
+                int reaped = ReapCompletions(loop);
+                Statistics.Add(EchoCounter.ReadyEvents, reaped);
+                Trace.Record(TraceEvent.CompletionsReaped, 0, reaped, submitted - submittedAtLastWait);
+                submittedAtLastWait = submitted;
                 if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
                 {
                     loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;

@@ -50,6 +50,26 @@ public sealed class DashboardTests
     }
 
     [SkippableTheory]
+    [InlineData("nonblocking", @"\[nonblocking-engine\] swept \d+ sockets; \d+ calls would have blocked")]
+    [InlineData("select", @"\[select-engine\] select on \d+ sockets returned [1-9]\d* ready")]
+    [InlineData("epoll", @"\[epoll-loop-0\] wait returned [1-9]\d* events")]
+    [InlineData("signal", @"\[signal-loop\] SIGIO arrived: something is ready; tried \d+ sockets, [1-9]\d* had data")]
+    [InlineData("uring", @"\[uring-loop-0\] io_uring wait returned [1-9]\d* completions")]
+    public async Task Trace_narrates_each_event_driven_engines_wait(string model, string pattern)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        ModelInfo info = ModelRegistry.Find(model)!;
+        Skip.IfNot(info.IsSupported, $"{model} is not available here: {info.UnsupportedReason}");
+        await using CliProcess server = CliProcess.Start("serve", "--model", model, "--port", "0", "--trace", "--poll-interval", "10ms");
+        int port = await server.WaitForServingPortAsync();
+        (int clientExit, _, string clientErr) = await CliProcess.RunAsync(null, "client", "--port", port.ToString(CultureInfo.InvariantCulture), "--message", "narrate this");
+        Assert.True(clientExit == 0, clientErr);
+        await TaskTimeoutExtensions.Eventually(() => System.Text.RegularExpressions.Regex.IsMatch(server.Stderr, pattern), $"the {model} engine narrates its wait ({pattern})");
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [SkippableTheory]
     [InlineData("blocking")]
     [InlineData("async")]
     public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string model)
