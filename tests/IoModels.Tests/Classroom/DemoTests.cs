@@ -76,6 +76,12 @@ public sealed class DemoTests
                 Assert.True(n["epoll_scanned_per_wait"] < n["select_scanned_per_wait"]);
                 Assert.True(n["epoll_waits"] > 0 && n["select_waits"] > 0);
                 Assert.Contains(DemoContext.F(n["select_scanned_per_wait"], "0") + " sockets", result.Conclusion, StringComparison.Ordinal);
+                if (ModelRegistry.Find("signal") is { IsSupported: true })
+                {
+                    Assert.True(n["signal_scanned_per_wait"] >= n["idle_clients"], $"signal tried {n["signal_scanned_per_wait"]} sockets per signal with {n["idle_clients"]} idle clients");
+                    Assert.Contains("tried " + DemoContext.F(n["signal_scanned_per_wait"], "0") + " sockets per signal", result.Conclusion, StringComparison.Ordinal);
+                }
+
                 break;
             case "threads-vs-async":
                 Assert.True(n["blocking_engine_threads"] >= n["clients"], $"blocking ran {n["blocking_engine_threads"]} threads for {n["clients"]} clients");
