@@ -101,6 +101,7 @@ internal static class ServeCommand
         {
             Logging.LevelSwitch.MinimumLevel = LogEventLevel.Debug; // before the engine is made: its tracer checks the level once
         }
+
         IPAddress address = CommonOptions.ParseListenAddress(settings.Host);
         EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log);
 
@@ -127,8 +128,15 @@ internal static class ServeCommand
         if (settings.PortFile is { } portFile)
         {
             // Written whole under a temporary name, then renamed: a reader never sees a half-written port.
-            await File.WriteAllTextAsync(portFile + ".tmp", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
-            File.Move(portFile + ".tmp", portFile, overwrite: true);
+            try
+            {
+                await File.WriteAllTextAsync(portFile + ".tmp", server.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+                File.Move(portFile + ".tmp", portFile, overwrite: true);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException(ExitCode.UsageError, $"cannot write --port-file {portFile}: {exception.Message}");
+            }
         }
 
         var started = Stopwatch.StartNew();

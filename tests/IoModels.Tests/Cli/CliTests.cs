@@ -78,6 +78,16 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Serve_with_an_unwritable_port_file_says_so_and_stops()
+    {
+        string portFile = Path.Combine(Path.GetTempPath(), $"iomodels-no-such-dir-{Guid.NewGuid():N}", "port");
+        (int exitCode, _, string stderr) = await CliProcess.RunAsync(null, "serve", "--port", "0", "--port-file", portFile);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"iomodels: cannot write --port-file {portFile}", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_on_a_port_in_use_says_so()
     {
         using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
