@@ -127,9 +127,11 @@ public sealed class LoadGeneratorTests
         Assert.Equal(0, result.MismatchedBytes);
         Assert.Equal(0, result.Errors);
         Assert.True(result.Messages > 0);
-        // The schedule is an upper bound whatever the machine's load: at most one second's worth,
-        // plus one message per connection at each edge of the window.
-        Assert.True(result.Messages <= (rate * result.Elapsed.TotalSeconds) + 8, $"{result.Messages} messages in {result.Elapsed} at {rate}/s");
+        // The schedule is an upper bound whatever the machine's load: at most the window's worth, plus
+        // what a stall during the warm-up (a cold JIT, a busy CI core) left to catch up, plus every
+        // message in flight at the edges. As fast as it can would be thousands.
+        double bound = (rate * (result.Elapsed + TimeSpan.FromMilliseconds(200)).TotalSeconds) + (4 * 8);
+        Assert.True(result.Messages <= bound, $"{result.Messages} messages in {result.Elapsed} at {rate}/s (bound {bound})");
     }
 
     [Fact]
