@@ -25,7 +25,7 @@ public sealed partial class EpollAcceptBackoffTests
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "epoll, and the child's limit is set with sh's ulimit");
         string[] args = ["serve", "--model", "epoll", "--port", "0"];
-        await using CliProcess server = CliProcess.StartWithFileLimit(FileLimit, mode == "edge-triggered" ? [.. args, "--edge-triggered"] : args);
+        await using CliProcess server = CliProcess.StartWithDescriptorLimit(FileLimit, mode == "edge-triggered" ? [.. args, "--edge-triggered"] : args);
         int port = await server.WaitForServingPortAsync();
         var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port);
 

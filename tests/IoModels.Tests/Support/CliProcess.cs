@@ -72,40 +72,6 @@ internal sealed partial class CliProcess : IAsyncDisposable
         return cli;
     }
 
-    /// <summary>
-    /// Like <see cref="Start"/>, with the child's open-file limit lowered to <paramref name="limit"/>
-    /// (through sh's ulimit, so Unix only): for tests that make the server run out of descriptors.
-    /// </summary>
-    public static CliProcess StartWithFileLimit(int limit, params string[] args)
-    {
-        string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var info = new ProcessStartInfo("/bin/sh")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("ulimit -n \"$0\" && exec \"$@\""); // $0 is the limit, "$@" the command
-        info.ArgumentList.Add(limit.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.ArgumentList.Add(dotnet);
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "iomodels.dll"));
-        foreach (string arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = new Process { StartInfo = info };
-        var cli = new CliProcess(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (cli._stdout) { cli._stdout.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (cli._stderr) { cli._stderr.AppendLine(e.Data); } } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return cli;
-    }
-
     /// <summary>Runs to completion with <paramref name="stdin"/> piped in; returns the exit code.</summary>
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string? stdin, params string[] args)
     {
