@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 
 namespace IoModels;
 
@@ -15,14 +16,28 @@ public sealed class ConnectionTable
 
     public int Count => _entries.Count;
 
-    public Entry Add(long id, EndPoint? remote)
+    /// <summary>Adds a connection; <paramref name="socket"/> is kept for engines that close connections from outside their owner (idle sweeps, stop).</summary>
+    public Entry Add(long id, EndPoint? remote, Socket? socket = null)
     {
-        var entry = new Entry(id, remote);
+        var entry = new Entry(id, remote, socket);
         _entries[id] = entry;
         return entry;
     }
 
     public void Remove(long id) => _entries.TryRemove(id, out _);
+
+    /// <summary>The entries now (a moment's view: connections may come and go while it is read).</summary>
+    public IEnumerable<Entry> Entries
+    {
+        get
+        {
+            // Enumerating the dictionary itself takes no lock and copies nothing (Values would copy every entry).
+            foreach (KeyValuePair<long, Entry> pair in _entries)
+            {
+                yield return pair.Value;
+            }
+        }
+    }
 
     public IReadOnlyList<ConnectionSnapshot> Snapshot(int max)
     {
@@ -33,19 +48,47 @@ public sealed class ConnectionTable
     /// <summary>One connection's live figures.</summary>
     public sealed class Entry
     {
+        /// <summary><see cref="LastActive"/> once an idle sweep has closed the connection.</summary>
+        private const long ClosedForIdle = long.MinValue;
+
         private long _bytesIn;
         private long _bytesOut;
         private int _activity;
+        private long _lastActive = Environment.TickCount64;
 
-        internal Entry(long id, EndPoint? remote)
+        internal Entry(long id, EndPoint? remote, Socket? socket)
         {
             Id = id;
             Remote = remote;
+            Socket = socket;
         }
 
         public long Id { get; }
 
         public EndPoint? Remote { get; }
+
+        /// <summary>The connection's socket, if the engine gave it (see <see cref="Add"/>).</summary>
+        public Socket? Socket { get; }
+
+        /// <summary>When the connection last moved bytes (<see cref="Environment.TickCount64"/>).</summary>
+        public long LastActive => Volatile.Read(ref _lastActive);
+
+        /// <summary>True once <see cref="TryCloseForIdle"/> won: the close is logged as an idle timeout.</summary>
+        public bool IsClosedForIdle => LastActive == ClosedForIdle;
+
+        /// <summary>Records traffic now, unless an idle sweep already closed the connection.</summary>
+        public void Touch()
+        {
+            long seen = Volatile.Read(ref _lastActive);
+            if (seen != ClosedForIdle)
+            {
+                Interlocked.CompareExchange(ref _lastActive, Environment.TickCount64, seen);
+            }
+        }
+
+        /// <summary>Marks the connection closed for idleness if it has been silent since <paramref name="seen"/>; true if this call marked it.</summary>
+        public bool TryCloseForIdle(long seen) =>
+            seen != ClosedForIdle && Interlocked.CompareExchange(ref _lastActive, ClosedForIdle, seen) == seen;
 
         public void Received(long count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
 

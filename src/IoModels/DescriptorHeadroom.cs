@@ -47,7 +47,9 @@ public sealed class DescriptorHeadroom
         int probe = Interop.Libc.Fcntl(_listener, F_DUPFD, 0);
         if (probe < 0)
         {
-            return true; // EMFILE itself: no descriptor free at all
+            // EMFILE itself: no descriptor free at all. Anything else (EBADF once stop has closed the
+            // listener) is not a shortage: the accept that follows reports what is really wrong.
+            return System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Interop.Libc.EMFILE;
         }
 
         Interop.Libc.Close(probe);

@@ -20,7 +20,6 @@ public static class EchoLog
         log.Warning("{Model} refused {Remote} ({Refused} refused since the last such line): the connection limit of {Limit} is reached",
             model, remote, refused, limit);
 
-
     public static void AcceptBackoff(ILogger log, string model, SocketErrorCode error, TimeSpan delay) =>
         log.Warning("{Model} cannot accept ({Error}: out of file descriptors or buffers); backing off {Delay} ms before accepting again",
             model, error.Value, (int)delay.TotalMilliseconds);
@@ -36,9 +35,6 @@ public static class EchoLog
 
     public static void Stopped(ILogger log, string model) =>
         log.Information("{Model} stopped; every engine thread has ended", model);
-
-    public static void StopAbandoned(ILogger log, string model, int threads) =>
-        log.Warning("{Model} stop gave up waiting for {Threads} engine threads", model, threads);
 
     public static void Note(ILogger log, string model, string text) =>
         log.Information("{Model}: {Note}", model, text);

@@ -135,9 +135,20 @@ public abstract class EchoServerBase : IEchoServer
 
     private void JoinThreads()
     {
-        foreach (Thread thread in _threads.Values)
+        // Until none is left: an acceptor may start one more connection thread while the first ones
+        // are joined (each thread removes itself from the set when it ends).
+        while (!_threads.IsEmpty)
         {
-            thread.Join();
+            foreach (Thread thread in _threads.Values)
+            {
+                if ((thread.ThreadState & ThreadState.Unstarted) != 0)
+                {
+                    Thread.Sleep(1); // registered but not started yet (StartThread is between the two): look again
+                    continue;
+                }
+
+                thread.Join();
+            }
         }
     }
 

@@ -100,10 +100,6 @@ public sealed class OutputBuffer : IDisposable
     public ReadOnlySpan<byte> GetReadSpan() =>
         _storage is null ? ReadOnlySpan<byte>.Empty : _storage.AsSpan(_head, Math.Min(Count, Capacity - _head));
 
-    /// <summary>The same region as <see cref="GetReadSpan"/>, as memory (for asynchronous sends).</summary>
-    public ReadOnlyMemory<byte> GetReadMemory() =>
-        _storage is null ? ReadOnlyMemory<byte>.Empty : _storage.AsMemory(_head, Math.Min(Count, Capacity - _head));
-
     /// <summary>Drops <paramref name="count"/> bytes from the front after they were sent.</summary>
     public void Consume(int count)
     {

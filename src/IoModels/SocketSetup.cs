@@ -40,7 +40,15 @@ public static class SocketSetup
     public static void ConfigureAccepted(Socket socket)
     {
         ArgumentNullException.ThrowIfNull(socket);
-        socket.NoDelay = true;
+        try
+        {
+            socket.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+            // Expected when the client reset before we got here (macOS reports EINVAL for setsockopt
+            // on such a socket): the engine's first receive will see the reset and close it as usual.
+        }
     }
 
     /// <summary>Closes a connection without letting a failure to close escape: the peer may already be gone.</summary>

@@ -29,9 +29,11 @@ namespace IoModels.Async;
 /// </remarks>
 public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
 {
-    private readonly ConcurrentDictionary<Socket, long> _connections = new();
-    private readonly ConcurrentDictionary<Task, byte> _tasks = new();
-    private readonly ConnectionTable _listing = new(); // what the dashboard shows per connection
+    // One entry per connection, and nothing else per connection beyond its socket, its awaitable and
+    // its method's parked state: the entry serves the dashboard, the idle sweep and stop alike.
+    private readonly ConnectionTable _listing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _serving; // connections whose ServeAsync has not finished; stop waits for zero
     private Timer? _idleTimer;
     private Task? _acceptLoop;
 
@@ -52,60 +54,72 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
 
     private async Task AcceptLoopAsync(Socket listener)
     {
-        using var accept = new SocketAwaitableEventArgs();
-        var backoff = new AcceptBackoff();
-        var headroom = new DescriptorHeadroom(listener);
-        while (!Stopping)
+        // Nothing observes this task until stop, so it must not fault silently.
+        try
         {
-            if (headroom.IsLow())
+            using var accept = new SocketAwaitableEventArgs();
+            var backoff = new AcceptBackoff();
+            var headroom = new DescriptorHeadroom(listener);
+            while (!Stopping)
             {
-                // Nearly out of descriptors: the runtime needs some to start pool threads, so wait, as on EMFILE.
-                await Task.Delay(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
-                continue;
-            }
-
-            Statistics.Increment(EchoCounter.AcceptCalls);
-            SocketResult result = await accept.AcceptAsync(listener);
-            if (!result.Succeeded)
-            {
-                if (Stopping || SocketErrors.IsAborted(result.Error))
+                if (headroom.IsLow())
                 {
-                    return;
+                    // Nearly out of descriptors: the runtime needs some to start pool threads, so wait, as on EMFILE.
+                    await Task.Delay(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                    continue;
                 }
 
-                if (SocketErrors.IsResourceExhaustion(result.Error))
+                Statistics.Increment(EchoCounter.AcceptCalls);
+                SocketResult result = await accept.AcceptAsync(listener);
+                if (!result.Succeeded)
                 {
-                    await Task.Delay(backoff.Fail(Log, Model, Statistics, result.Error));
-                }
-                else
-                {
-                    EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(result.Error));
+                    if (Stopping || SocketErrors.IsAborted(result.Error))
+                    {
+                        return;
+                    }
+
+                    if (SocketErrors.IsResourceExhaustion(result.Error))
+                    {
+                        await Task.Delay(backoff.Fail(Log, Model, Statistics, result.Error));
+                    }
+                    else
+                    {
+                        EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(result.Error));
+                    }
+
+                    continue;
                 }
 
-                continue;
+                backoff.Succeeded();
+                Socket client = accept.AcceptSocket!;
+                long id = Admit(client);
+                if (id != 0)
+                {
+                    Interlocked.Increment(ref _serving);
+                    _ = ServeAsync(client, id); // never faults: ServeAsync reports its own bugs, and stop waits on _serving
+                }
             }
-
-            backoff.Succeeded();
-            Socket client = accept.AcceptSocket!;
-            long id = Admit(client);
-            if (id != 0)
-            {
-                Track(ServeAsync(client, id));
-            }
+        }
+        catch (Exception exception) when (Stopping && SocketErrors.IsAborted(exception))
+        {
+            // Expected: stop closed the listener between the Stopping check and the accept call.
+        }
+        catch (Exception exception)
+        {
+            ReportFault(exception); // a bug: counted in Faults and logged; accepting ends
         }
     }
 
     private async Task ServeAsync(Socket client, long id)
     {
-        _connections[client] = Environment.TickCount64;
+        EndPoint? remote = RemoteOf(client);
+        ConnectionTable.Entry listed = _listing.Add(id, remote, client);
         if (Stopping)
         {
             SocketSetup.CloseQuietly(client); // stop may have swept the set before this connection joined it
         }
 
         await Task.Yield(); // leave the accept loop's thread at once; everything below is this connection's
-        EndPoint? remote = RemoteOf(client);
-        ConnectionTable.Entry listed = _listing.Add(id, remote);
         using var operation = new SocketAwaitableEventArgs();
         long bytesIn = 0, bytesOut = 0;
         CloseReason reason = CloseReason.ServerStopping;
@@ -158,7 +172,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                     listed.Activity = ConnectionActivity.Sending;
                     Statistics.Add(EchoCounter.BytesIn, count);
                     Statistics.Add(EchoCounter.BufferedBytes, count);
-                    _connections[client] = Environment.TickCount64;
+                    listed.Touch();
                     AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, count));
 
                     int sent = 0;
@@ -181,7 +195,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                     listed.Activity = ConnectionActivity.WaitingForData;
                     Statistics.Add(EchoCounter.BytesOut, sent);
                     Statistics.Add(EchoCounter.BufferedBytes, -count);
-                    _connections[client] = Environment.TickCount64;
+                    listed.Touch();
                     if (sendError != SocketError.Success)
                     {
                         reason = Classify(sendError);
@@ -199,20 +213,31 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                 client.Shutdown(SocketShutdown.Send);
             }
         }
-        catch (Exception exception) when (Stopping && SocketErrors.IsAborted(exception))
+        catch (Exception exception) when ((Stopping || listed.IsClosedForIdle) && SocketErrors.IsAborted(exception))
         {
-            reason = CloseReason.ServerStopping; // stop closed the socket under a pending operation
+            // Stop (or the idle sweep, between two operations) closed the socket under us; the
+            // finally below logs an idle close as such.
+            reason = CloseReason.ServerStopping;
         }
         catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
         {
             reason = CloseReason.Reset; // the shutdown above raced a reset from the client
         }
+        catch (Exception exception)
+        {
+            // Nothing awaits this task (no per-connection continuation to keep alive): a bug here is
+            // reported, counted in Faults, and the connection closed like any other.
+            ReportFault(exception);
+        }
         finally
         {
             _listing.Remove(id);
-            bool idleClosed = _connections.TryRemove(client, out long lastActive) && lastActive == long.MinValue;
             SocketSetup.CloseQuietly(client);
-            Closed(id, remote, bytesIn, bytesOut, idleClosed ? CloseReason.IdleTimeout : reason);
+            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? CloseReason.IdleTimeout : reason);
+            if (Interlocked.Decrement(ref _serving) == 0 && Stopping)
+            {
+                _drained.TrySetResult(); // the last connection of a stopping server is gone
+            }
         }
     }
 
@@ -227,31 +252,14 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     private void CloseIdle(TimeSpan idle)
     {
         long now = Environment.TickCount64;
-        foreach ((Socket client, long lastActive) in _connections)
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
-            if (lastActive != long.MinValue && now - lastActive >= idle.TotalMilliseconds &&
-                _connections.TryUpdate(client, long.MinValue, lastActive))
+            long lastActive = connection.LastActive;
+            if (now - lastActive >= idle.TotalMilliseconds && connection.TryCloseForIdle(lastActive))
             {
-                SocketSetup.CloseQuietly(client); // wakes the pending receive with an aborted result
+                SocketSetup.CloseQuietly(connection.Socket!); // wakes the pending receive with an aborted result
             }
         }
-    }
-
-    private void Track(Task task)
-    {
-        _tasks[task] = 0;
-        task.ContinueWith(
-            static (t, state) =>
-            {
-                var server = (AsyncEchoServer)state!;
-                if (t.Exception is { } exception)
-                {
-                    server.ReportFault(exception.GetBaseException());
-                }
-
-                server._tasks.TryRemove(t, out _);
-            },
-            this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     protected override async Task StopCoreAsync()
@@ -261,9 +269,9 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
             await _idleTimer.DisposeAsync();
         }
 
-        foreach (Socket client in _connections.Keys)
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
-            SocketSetup.CloseQuietly(client);
+            SocketSetup.CloseQuietly(connection.Socket!);
         }
 
         if (_acceptLoop is not null)
@@ -271,8 +279,13 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
             await _acceptLoop;
         }
 
-        // Every connection's task ends once its pending operation reports the close; faults were
-        // already reported by Track, so only completion matters here.
-        await Task.WhenAll(_tasks.Keys).ContinueWith(static _ => { }, TaskScheduler.Default);
+        // Every connection's ServeAsync ends once its pending operation reports the close; the last
+        // one sets _drained (Stopping is already true). If none is left, nobody else will set it.
+        if (Volatile.Read(ref _serving) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        await _drained.Task;
     }
 }

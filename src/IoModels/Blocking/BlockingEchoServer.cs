@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -32,8 +31,7 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
     /// </summary>
     private const int ConnectionThreadStackSize = 256 * 1024;
 
-    private readonly ConcurrentDictionary<Socket, byte> _connections = new();
-    private readonly ConnectionTable _listing = new(); // what the dashboard shows per connection
+    private readonly ConnectionTable _listing = new(); // every open connection: for the dashboard, and for stop to close
 
     public BlockingEchoServer(EchoServerOptions options)
         : base("blocking", options)
@@ -122,18 +120,18 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
     private void Serve(Socket client, long id)
     {
-        _connections[client] = 0;
-        if (Stopping)
+        if (Options.IdleTimeout is { } idle)
         {
-            SocketSetup.CloseQuietly(client); // stop may have swept the set before this connection joined it
+            // A blocked call gives up after this long; an idle client is then closed. Set before the
+            // connection is listed: stop may close it from then on.
+            client.ReceiveTimeout = client.SendTimeout = (int)Math.Ceiling(idle.TotalMilliseconds);
         }
 
         EndPoint? remote = RemoteOf(client);
-        ConnectionTable.Entry listed = _listing.Add(id, remote);
-        if (Options.IdleTimeout is { } idle)
+        ConnectionTable.Entry listed = _listing.Add(id, remote, client);
+        if (Stopping)
         {
-            // A blocked call gives up after this long; an idle client is then closed.
-            client.ReceiveTimeout = client.SendTimeout = (int)Math.Ceiling(idle.TotalMilliseconds);
+            SocketSetup.CloseQuietly(client); // stop may have swept the table before this connection joined it
         }
 
         byte[] buffer = new byte[Options.BufferSize];
@@ -197,7 +195,6 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
         finally
         {
             _listing.Remove(id);
-            _connections.TryRemove(client, out _);
             SocketSetup.CloseQuietly(client);
             Closed(id, remote, bytesIn, bytesOut, reason);
         }
@@ -245,9 +242,9 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
     protected override Task StopCoreAsync()
     {
         // Closing a socket wakes the thread blocked in Receive or Send on it with an aborted call.
-        foreach (Socket client in _connections.Keys)
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
-            SocketSetup.CloseQuietly(client);
+            SocketSetup.CloseQuietly(connection.Socket!);
         }
 
         return Task.CompletedTask;
