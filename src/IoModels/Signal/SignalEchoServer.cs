@@ -306,6 +306,9 @@ public sealed class SignalEchoServer : EchoServerBase
             }
         }
 
+        // A receive that found nothing (or only the end of stream) rented the buffer for nothing:
+        // give it back, so an idle connection holds none (as nonblocking and select do).
+        connection.Output.ReleaseIfEmpty();
         if (connection.ReceivedEnd && connection.Output.IsEmpty)
         {
             return Drop(connection, CloseReason.ClientClosed); // every echo is out: shut our side down too, then close
@@ -358,6 +361,7 @@ public sealed class SignalEchoServer : EchoServerBase
 
     private CloseReason Classify(SocketError error) =>
         Stopping && SocketErrors.IsAborted(error) ? CloseReason.ServerStopping : CloseReason.Reset;
+
     /// <summary>Closes the connection (the base shuts our side down first after a client's end of stream) and says "drop it from the list".</summary>
     private bool Drop(PolledConnection connection, CloseReason reason)
     {
