@@ -36,10 +36,16 @@ internal sealed class RunningServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Server.StopAsync().WithTimeout(TimeSpan.FromSeconds(10));
-        Assert.Equal(0, Statistics[EchoCounter.Threads]);
-        Assert.Equal(0, Statistics[EchoCounter.ConnectionsActive]);
-        Assert.Equal(0, Statistics[EchoCounter.Faults]);
-        await Server.DisposeAsync();
+        try
+        {
+            await Server.StopAsync().WithTimeout(TimeSpan.FromSeconds(10));
+            Assert.Equal(0, Statistics[EchoCounter.Threads]);
+            Assert.Equal(0, Statistics[EchoCounter.ConnectionsActive]);
+            Assert.Equal(0, Statistics[EchoCounter.Faults]);
+        }
+        finally
+        {
+            await Server.DisposeAsync(); // also when a check failed: a leaking server must not disturb the next tests
+        }
     }
 }

@@ -68,9 +68,12 @@ public sealed class FaultInjectionTests(ITestOutputHelper output)
                     ? $"{replay} the clients did not finish: {exception.Message}; {tally}"
                     : $"{replay} {failures.Length} client(s) failed; first: {string.Join(" | ", failures.Take(3))}; {tally}");
             }
+            finally
+            {
+                await watching.CancelAsync(); // also when the clients failed: the watcher must not outlive the test
+            }
 
-            await watching.CancelAsync();
-            await watcher;
+            await watcher.WithTimeout(TimeSpan.FromSeconds(10));
             output.WriteLine($"{replay} {tally}");
 
             // The server is intact: nothing counted open, its own threads back to what it started with, still serving.

@@ -88,8 +88,17 @@ internal sealed partial class CliProcess : IAsyncDisposable
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
-        await _process.WaitForExitAsync().WithTimeout(timeout);
-        _process.WaitForExit(); // drains the redirected output to its end
+        // WaitForExitAsync also waits for the redirected output to reach its end; the token bounds both.
+        using var cancellation = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"iomodels (pid {_process.Id}) did not exit within {timeout}");
+        }
+
         return _process.ExitCode;
     }
 
