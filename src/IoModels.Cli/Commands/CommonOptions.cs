@@ -9,11 +9,22 @@ namespace IoModels.Cli.Commands;
 /// <summary>Options more than one command declares, and parsers that turn bad values into one clear line.</summary>
 internal static class CommonOptions
 {
-    public static Option<string> Host(string description) => new("--host")
+    public static Option<string> Host(string description)
     {
-        Description = description,
-        DefaultValueFactory = _ => "127.0.0.1",
-    };
+        var option = new Option<string>("--host")
+        {
+            Description = description,
+            DefaultValueFactory = _ => "127.0.0.1",
+        };
+        option.Validators.Add(result =>
+        {
+            if (string.IsNullOrWhiteSpace(result.GetValueOrDefault<string>()))
+            {
+                result.AddError("--host must name a host or an IP address, not an empty string");
+            }
+        });
+        return option;
+    }
 
     public static Option<int> Port(int defaultPort = IoModels.EchoServerOptions.DefaultPort) =>
         Int("--port", "TCP port (0 lets the OS choose a free one)", defaultPort, 0, 65535);
