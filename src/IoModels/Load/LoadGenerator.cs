@@ -31,10 +31,10 @@ namespace IoModels.Load;
 public sealed partial class LoadGenerator
 {
     /// <summary>The slowest round trip the histogram can hold: 60 s, far beyond any sane run.</summary>
-    private const long HighestTrackableNanoseconds = 60_000_000_000;
+    internal const long HighestTrackableNanoseconds = 60_000_000_000;
 
     /// <summary>Three significant digits: 0.1% resolution at every scale, HdrHistogram's usual choice.</summary>
-    private const int SignificantDigits = 3;
+    internal const int SignificantDigits = 3;
 
     /// <summary>
     /// Receive buffer per connection: the whole in-flight window, between 1 KiB and 64 KiB. Smaller
@@ -78,6 +78,11 @@ public sealed partial class LoadGenerator
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (OperatingSystem.IsLinux() && options.Generator != LoadGeneratorKind.Sockets)
+        {
+            return EpollLoadGenerator.RunAsync(options, cancellationToken);
+        }
+
         return new LoadGenerator(options).RunAsync(cancellationToken);
     }
 
@@ -149,6 +154,7 @@ public sealed partial class LoadGenerator
             int failedConnects = _options.Connections - open.Length;
             return new LoadResult(_options, latency)
             {
+                Generator = LoadGeneratorKind.Sockets,
                 ConnectionsOpened = open.Length,
                 ConnectFailures = failedConnects,
                 ConnectTime = connectTime,
@@ -189,7 +195,7 @@ public sealed partial class LoadGenerator
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
+    internal static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)
     {
         TimeSpan remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
         if (remaining > TimeSpan.Zero)
@@ -222,9 +228,10 @@ public sealed partial class LoadGenerator
     private void Record(long latencyTicks) =>
         _histograms.Value!.RecordValue(Math.Clamp((long)(latencyTicks * (1e9 / Stopwatch.Frequency)), 1, HighestTrackableNanoseconds));
 
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+    internal static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
 
-    private static byte[] Alphabet(int length, char first)
+    /// <summary>The alphabet from <paramref name="first"/>, repeated to <paramref name="length"/> bytes: the stream every connection sends (lowercase) and expects back (uppercase).</summary>
+    internal static byte[] Alphabet(int length, char first)
     {
         byte[] buffer = new byte[length];
         for (int i = 0; i < buffer.Length; i++)

@@ -38,6 +38,28 @@ public sealed record LoadOptions
     /// </summary>
     public double? Rate { get; init; }
 
+    /// <summary>
+    /// Scale mode (epoll generator only): every connection sends this many messages and no more; the
+    /// warm-up lasts until each has its echoes (up to <see cref="ConnectTimeout"/>), then the
+    /// connections stay open and idle for <see cref="Duration"/> (the "measured" window, in which a
+    /// caller samples the server's memory), and the result's <see cref="LoadResult.AllEchoedAfter"/>
+    /// says how long opening the set and one echo on each took. Null: keep sending until the window ends.
+    /// </summary>
+    public int? MessagesPerConnection { get; init; }
+
+    /// <summary>
+    /// Which generator drives the load. <see cref="LoadGeneratorKind.Auto"/>: dedicated threads over
+    /// epoll on Linux (as cheap per message as a C client), the runtime's sockets elsewhere.
+    /// </summary>
+    public LoadGeneratorKind Generator { get; init; } = LoadGeneratorKind.Auto;
+
+    /// <summary>
+    /// Threads the epoll generator runs, each owning a share of the connections. Null: half the cores,
+    /// at least one, so the server under test keeps the other half (on 2 cores: one thread, like the
+    /// C client it is checked against). The sockets generator uses the runtime's threads instead.
+    /// </summary>
+    public int? Threads { get; init; }
+
     /// <summary>How long the whole set of connections may take to open.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -58,6 +80,12 @@ public sealed record LoadOptions
         Check(Warmup >= TimeSpan.Zero, "warmup", "must not be negative");
         Check(Duration > TimeSpan.Zero, "duration", "must be positive");
         Check(Rate is null || (Rate > 0 && double.IsFinite(Rate.Value)), "rate", "must be a positive number of messages per second");
+        Check(MessagesPerConnection is null or (>= 1 and <= 1_000_000), "messages", "must be between 1 and 1000000");
+        Check(MessagesPerConnection is null || (OperatingSystem.IsLinux() && Generator != LoadGeneratorKind.Sockets), "messages", "(scale mode) needs the epoll generator, so Linux");
+        Check(MessagesPerConnection is null || Rate is null, "rate", "does not combine with a fixed number of messages per connection");
+        Check(Threads is null or (>= 1 and <= 256), "load-threads", "must be between 1 and 256");
+        Check(Enum.IsDefined(Generator), "generator", "must be auto, epoll or sockets");
+        Check(Generator != LoadGeneratorKind.Epoll || OperatingSystem.IsLinux(), "generator", "epoll needs Linux");
         Check(ConnectTimeout > TimeSpan.Zero, "connect-timeout", "must be positive");
     }
 

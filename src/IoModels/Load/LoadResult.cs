@@ -17,6 +17,12 @@ public sealed class LoadResult
 
     public LoadOptions Options { get; }
 
+    /// <summary>Which generator ran (<see cref="LoadGeneratorKind.Epoll"/> or <see cref="LoadGeneratorKind.Sockets"/>, never Auto).</summary>
+    public LoadGeneratorKind Generator { get; init; }
+
+    /// <summary>Threads the generator ran on (0: the runtime's thread pool).</summary>
+    public int Threads { get; init; }
+
     /// <summary>Connections that opened (fewer than asked means some were refused or timed out: see <see cref="ConnectFailures"/>).</summary>
     public int ConnectionsOpened { get; init; }
 
@@ -26,10 +32,16 @@ public sealed class LoadResult
     /// <summary>Wall time from the first connect until the last of the set was open.</summary>
     public TimeSpan ConnectTime { get; init; }
 
+    /// <summary>
+    /// Scale mode (<see cref="LoadOptions.MessagesPerConnection"/>): from the first connect until every
+    /// open connection had all its echoes; null otherwise, or when some never did.
+    /// </summary>
+    public TimeSpan? AllEchoedAfter { get; init; }
+
     /// <summary>The measured window (the requested duration, or less if the run was cut short).</summary>
     public TimeSpan Elapsed { get; init; }
 
-    /// <summary>Whole echoes received, every byte checked, in the measured window.</summary>
+    /// <summary>Whole echoes received, every byte checked, in the measured window (scale mode: in the whole run).</summary>
     public long Messages { get; init; }
 
     /// <summary>Connections that failed while running (reset, closed by the server, send or receive error), plus connect failures.</summary>

@@ -8,16 +8,49 @@ namespace IoModels.Tests.Load;
 /// <summary>
 /// The load generator measures only what it checked: against a correct engine it counts echoes and no
 /// mismatch; against servers that corrupt, close or are missing it says so. No speed is asserted.
+/// Every behaviour is checked for both generators: epoll (Linux) and the runtime's sockets.
 /// </summary>
 public sealed class LoadGeneratorTests
 {
     private static readonly TimeSpan s_runTimeout = TimeSpan.FromSeconds(60);
 
-    [Theory]
-    [InlineData("async", 4, 32, 4)]
-    [InlineData("blocking", 3, 1000, 2)]
-    [InlineData("async", 2, 5000, 1)]
-    public async Task Against_a_correct_engine_it_counts_echoes_and_no_mismatch(string model, int connections, int size, int depth)
+    /// <summary>The generators this OS can run: both on Linux, sockets elsewhere.</summary>
+    public static TheoryData<LoadGeneratorKind> Generators =>
+        OperatingSystem.IsLinux() ? new() { LoadGeneratorKind.Epoll, LoadGeneratorKind.Sockets } : new() { LoadGeneratorKind.Sockets };
+
+    public static TheoryData<LoadGeneratorKind, string, int, int, int> CorrectEngineCases
+    {
+        get
+        {
+            var data = new TheoryData<LoadGeneratorKind, string, int, int, int>();
+            foreach (LoadGeneratorKind generator in Generators)
+            {
+                data.Add(generator, "async", 4, 32, 4);
+                data.Add(generator, "blocking", 3, 1000, 2);
+                data.Add(generator, "async", 2, 5000, 1);
+                data.Add(generator, "epoll", 5, 100_000, 3); // more than one recv/send chunk per message
+            }
+
+            return data;
+        }
+    }
+
+    [Fact]
+    public async Task Auto_picks_epoll_on_linux_and_sockets_elsewhere()
+    {
+        await using IEchoServer server = ModelRegistry.Find("async")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        server.Start();
+        LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
+        {
+            EndPoint = server.LocalEndPoint,
+            Warmup = TimeSpan.Zero,
+            Duration = TimeSpan.FromMilliseconds(100),
+        }).WithTimeout(s_runTimeout);
+        Assert.Equal(OperatingSystem.IsLinux() ? LoadGeneratorKind.Epoll : LoadGeneratorKind.Sockets, result.Generator);
+    }
+
+    [Theory, MemberData(nameof(CorrectEngineCases))]
+    public async Task Against_a_correct_engine_it_counts_echoes_and_no_mismatch(LoadGeneratorKind generator, string model, int connections, int size, int depth)
     {
         await using IEchoServer server = ModelRegistry.Find(model)!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
         server.Start();
@@ -30,8 +63,10 @@ public sealed class LoadGeneratorTests
             Depth = depth,
             Warmup = TimeSpan.FromMilliseconds(200),
             Duration = TimeSpan.FromSeconds(1),
+            Generator = generator,
         }).WithTimeout(s_runTimeout);
 
+        Assert.Equal(generator, result.Generator);
         Assert.Equal(connections, result.ConnectionsOpened);
         Assert.Equal(0, result.MismatchedBytes);
         Assert.Equal(0, result.Errors);
@@ -45,8 +80,8 @@ public sealed class LoadGeneratorTests
         Assert.True(server.Statistics[EchoCounter.BytesOut] >= result.Bytes);
     }
 
-    [Fact]
-    public async Task A_server_that_flips_a_bit_is_reported_as_mismatches()
+    [Theory, MemberData(nameof(Generators))]
+    public async Task A_server_that_flips_a_bit_is_reported_as_mismatches(LoadGeneratorKind generator)
     {
         await using var server = new FaultyEchoServer(corruptEvery: 97);
         LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
@@ -57,6 +92,7 @@ public sealed class LoadGeneratorTests
             Depth = 4,
             Warmup = TimeSpan.Zero,
             Duration = TimeSpan.FromMilliseconds(500),
+            Generator = generator,
         }).WithTimeout(s_runTimeout);
 
         Assert.True(result.MismatchedBytes > 0, "the flipped bytes are noticed");
@@ -66,8 +102,8 @@ public sealed class LoadGeneratorTests
         Assert.True(result.MismatchedBytes <= ((result.Bytes + (2 * 4 * 100)) / 97) + 2, $"{result.MismatchedBytes} mismatches for {result.Bytes} bytes");
     }
 
-    [Fact]
-    public async Task A_server_that_closes_connections_is_reported_as_errors()
+    [Theory, MemberData(nameof(Generators))]
+    public async Task A_server_that_closes_connections_is_reported_as_errors(LoadGeneratorKind generator)
     {
         await using var server = new FaultyEchoServer(closeAfter: 320);
         LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
@@ -77,6 +113,7 @@ public sealed class LoadGeneratorTests
             MessageSize = 32,
             Warmup = TimeSpan.Zero,
             Duration = TimeSpan.FromMilliseconds(500),
+            Generator = generator,
         }).WithTimeout(s_runTimeout);
 
         Assert.Equal(3, result.Errors);
@@ -84,8 +121,8 @@ public sealed class LoadGeneratorTests
         Assert.True(result.Messages <= 3 * 10, "no echo is counted beyond what the server sent");
     }
 
-    [Fact]
-    public async Task Connections_that_cannot_open_are_connect_failures_and_errors()
+    [Theory, MemberData(nameof(Generators))]
+    public async Task Connections_that_cannot_open_are_connect_failures_and_errors(LoadGeneratorKind generator)
     {
         int port;
         using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
@@ -100,6 +137,7 @@ public sealed class LoadGeneratorTests
             Connections = 2,
             Warmup = TimeSpan.Zero,
             Duration = TimeSpan.FromMilliseconds(100),
+            Generator = generator,
         }).WithTimeout(s_runTimeout);
 
         Assert.Equal(0, result.ConnectionsOpened);
@@ -108,8 +146,8 @@ public sealed class LoadGeneratorTests
         Assert.Equal(0, result.Messages);
     }
 
-    [Fact]
-    public async Task With_a_rate_it_sends_on_schedule_instead_of_as_fast_as_it_can()
+    [Theory, MemberData(nameof(Generators))]
+    public async Task With_a_rate_it_sends_on_schedule_instead_of_as_fast_as_it_can(LoadGeneratorKind generator)
     {
         await using IEchoServer server = ModelRegistry.Find("async")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
         server.Start();
@@ -122,6 +160,7 @@ public sealed class LoadGeneratorTests
             Rate = rate,
             Warmup = TimeSpan.FromMilliseconds(200),
             Duration = TimeSpan.FromSeconds(1),
+            Generator = generator,
         }).WithTimeout(s_runTimeout);
 
         Assert.Equal(0, result.MismatchedBytes);
@@ -134,8 +173,8 @@ public sealed class LoadGeneratorTests
         Assert.True(result.Messages <= bound, $"{result.Messages} messages in {result.Elapsed} at {rate}/s (bound {bound})");
     }
 
-    [Fact]
-    public async Task Cancelling_a_run_closes_every_connection_and_throws()
+    [Theory, MemberData(nameof(Generators))]
+    public async Task Cancelling_a_run_closes_every_connection_and_throws(LoadGeneratorKind generator)
     {
         await using IEchoServer server = ModelRegistry.Find("async")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
         server.Start();
@@ -145,14 +184,111 @@ public sealed class LoadGeneratorTests
             EndPoint = server.LocalEndPoint,
             Connections = 3,
             Duration = TimeSpan.FromMinutes(5),
+            Generator = generator,
         }, cancellation.Token).WithTimeout(s_runTimeout));
         await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsActive] == 0, "the server sees every load connection close");
+    }
+
+    [SkippableFact]
+    public async Task Scale_mode_opens_every_connection_echoes_once_and_holds_them_idle()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "scale mode runs on the epoll generator");
+        await using IEchoServer server = ModelRegistry.Find("async")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) });
+        server.Start();
+        long activeWhileIdle = -1;
+        long bytesInWhileIdle = -1;
+        LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
+        {
+            EndPoint = server.LocalEndPoint,
+            Connections = 300,
+            MessageSize = 40,
+            MessagesPerConnection = 1,
+            Warmup = TimeSpan.Zero,
+            Duration = TimeSpan.FromMilliseconds(300),
+            Threads = 2,
+            PhaseChanged = phase =>
+            {
+                if (phase == LoadPhase.Finished)
+                {
+                    activeWhileIdle = server.Statistics[EchoCounter.ConnectionsActive];
+                    bytesInWhileIdle = server.Statistics[EchoCounter.BytesIn];
+                }
+            },
+        }).WithTimeout(s_runTimeout);
+
+        Assert.Equal(300, result.ConnectionsOpened);
+        Assert.Equal(2, result.Threads);
+        Assert.Equal(300, result.Messages); // exactly one echo each, not one more
+        Assert.Equal(300, result.Latency.TotalCount);
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(0, result.MismatchedBytes);
+        Assert.NotNull(result.AllEchoedAfter);
+        Assert.True(result.AllEchoedAfter >= result.ConnectTime);
+        Assert.Equal(300, activeWhileIdle); // still open at the end of the hold
+        Assert.Equal(300 * 40, bytesInWhileIdle); // and nothing more was sent while idle
+        Assert.True(result.Elapsed >= TimeSpan.FromMilliseconds(250), $"held {result.Elapsed}");
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.ConnectionsActive] == 0, "the server sees every load connection close");
+    }
+
+    [SkippableFact]
+    public async Task Scale_mode_does_not_wait_for_echoes_from_a_server_that_closed()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "scale mode runs on the epoll generator");
+        await using var server = new FaultyEchoServer(closeAfter: 32); // one echo, then the connection is closed
+        LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
+        {
+            EndPoint = server.EndPoint,
+            Connections = 4,
+            MessageSize = 32,
+            MessagesPerConnection = 2,
+            Warmup = TimeSpan.Zero,
+            Duration = TimeSpan.FromMilliseconds(100),
+            ConnectTimeout = TimeSpan.FromSeconds(20),
+        }).WithTimeout(TimeSpan.FromSeconds(15)); // well under the connect timeout it would otherwise wait out
+
+        Assert.Equal(4, result.Errors);
+        Assert.Equal(4, result.Messages); // the first echo of each, never the second
+        Assert.NotNull(result.AllEchoedAfter); // every connection has all the echoes it will ever get
+    }
+
+    [SkippableFact]
+    public async Task The_epoll_generator_speaks_ipv6_too()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && Socket.OSSupportsIPv6, "needs Linux and IPv6");
+        IEchoServer server = ModelRegistry.Find("epoll")!.Create(new EchoServerOptions { EndPoint = new IPEndPoint(IPAddress.IPv6Loopback, 0) });
+        try
+        {
+            server.Start();
+        }
+        catch (SocketException exception)
+        {
+            await server.DisposeAsync();
+            Skip.If(true, $"no IPv6 loopback here: {exception.Message}");
+        }
+
+        await using (server)
+        {
+            LoadResult result = await LoadGenerator.RunAsync(new LoadOptions
+            {
+                EndPoint = server.LocalEndPoint,
+                Connections = 3,
+                Warmup = TimeSpan.Zero,
+                Duration = TimeSpan.FromMilliseconds(300),
+                Generator = LoadGeneratorKind.Epoll,
+            }).WithTimeout(s_runTimeout);
+            Assert.Equal(3, result.ConnectionsOpened);
+            Assert.True(result.Messages > 0);
+            Assert.Equal(0, result.Errors + result.MismatchedBytes);
+        }
     }
 
     [Fact]
     public async Task Bad_options_are_rejected_before_anything_connects()
     {
         await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { Connections = 0 }));
+        await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { Threads = 0 }));
+        await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { MessagesPerConnection = 1, Generator = LoadGeneratorKind.Sockets }));
+        await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { MessagesPerConnection = 1, Rate = 10 }));
         await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { Rate = -1 }));
         await Assert.ThrowsAsync<ArgumentException>(() => LoadGenerator.RunAsync(new LoadOptions { MessageSize = 0 }));
     }

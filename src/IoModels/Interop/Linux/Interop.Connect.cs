@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace IoModels;
+
+internal static partial class Interop
+{
+    /// <summary>
+    /// Opening client connections without the runtime: socket(2) non-blocking from the start, a
+    /// non-blocking connect(2) that answers EINPROGRESS, and SO_ERROR to learn how it ended. The load
+    /// generator uses these so that 10,000 connects cost 10,000 system calls, not 10,000 exceptions
+    /// or runtime registrations. Linux values (this generator runs on epoll, so on Linux only).
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    internal static unsafe partial class Connect
+    {
+        internal const int SOCK_STREAM = 1;
+        internal const int SOCK_NONBLOCK = 0x800;
+        internal const int SOCK_CLOEXEC = 0x80000;
+        internal const int SOL_SOCKET = 1;
+        internal const int SO_ERROR = 4;
+        internal const int EINPROGRESS = 115;
+
+        /// <summary>sizeof(struct sockaddr_in6), the larger of the two families written here.</summary>
+        internal const int MaxAddressSize = 28;
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "socket", SetLastError = true)]
+        internal static partial int Socket(int domain, int type, int protocol);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "connect", SetLastError = true)]
+        internal static partial int ConnectTo(int fd, byte* address, uint length);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
+        internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
+
+        /// <summary>
+        /// Writes <paramref name="endPoint"/> as a Linux <c>struct sockaddr_in</c> (16 bytes: family,
+        /// port in network order, address) or <c>sockaddr_in6</c> (28 bytes: family, port, flow info,
+        /// address, scope) into <paramref name="destination"/>; returns the length.
+        /// </summary>
+        internal static uint WriteAddress(IPEndPoint endPoint, Span<byte> destination)
+        {
+            destination[..MaxAddressSize].Clear();
+            bool v6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
+            MemoryMarshal.Write(destination, (ushort)(v6 ? SockAddr.AF_INET6 : SockAddr.AF_INET));
+            destination[2] = (byte)(endPoint.Port >> 8);
+            destination[3] = (byte)endPoint.Port;
+            if (!v6)
+            {
+                endPoint.Address.TryWriteBytes(destination[4..8], out _);
+                return 16;
+            }
+
+            endPoint.Address.TryWriteBytes(destination[8..24], out _);
+            MemoryMarshal.Write(destination[24..], (uint)endPoint.Address.ScopeId);
+            return MaxAddressSize;
+        }
+
+        /// <summary>The error a non-blocking connect ended with (0: connected), read once it is writable.</summary>
+        internal static int PendingError(int fd)
+        {
+            int error = 0;
+            uint length = sizeof(int);
+            return GetSockOpt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 ? error : Marshal.GetLastPInvokeError();
+        }
+    }
+}
