@@ -3,24 +3,47 @@ using ScottPlot;
 namespace IoModels.Cli.Bench;
 
 /// <summary>
-/// <c>bench --chart FILE</c>: throughput (solid, left axis) and p99 latency (dashed, right axis)
+/// <c>bench --chart FILE</c>: throughput (thick line, dots, left axis) and p99 latency (thin line,
+/// squares, right axis). Not dashes: the SVG backend cannot draw them and says so on stderr per line.
 /// against connections, one colour per server, connections on a log scale. SVG or PNG by extension.
-/// One chart per message size would be unreadable; with several sizes, the first is drawn.
+/// Each message size gets a chart of its own (one chart with every size would be unreadable): with
+/// one size the chart goes to FILE, with several to FILE-32B.svg, FILE-1024B.svg and so on.
 /// </summary>
 internal static class BenchChart
 {
     private const int Width = 1000;
     private const int Height = 600;
 
-    public static void Save(BenchReport report, string file)
+    /// <summary>Draws one chart per message size; returns the files written.</summary>
+    public static IReadOnlyList<string> Save(BenchReport report, string file)
     {
-        int size = report.Runs.Count > 0 ? report.Runs[0].Size : 0;
-        BenchRow[] rows = report.Runs.Where(r => r.Size == size).ToArray();
+        int[] sizes = report.Runs.Select(r => r.Size).Distinct().ToArray();
+        if (sizes.Length <= 1)
+        {
+            Save(report.Runs, sizes.FirstOrDefault(), file);
+            return [file];
+        }
+
+        var files = new List<string>();
+        foreach (int size in sizes)
+        {
+            string sized = Path.Combine(Path.GetDirectoryName(file) ?? string.Empty,
+                $"{Path.GetFileNameWithoutExtension(file)}-{size.ToString(System.Globalization.CultureInfo.InvariantCulture)}B{Path.GetExtension(file)}");
+            Save(report.Runs, size, sized);
+            files.Add(sized);
+        }
+
+        return files;
+    }
+
+    private static void Save(IReadOnlyList<BenchRow> runs, int size, string file)
+    {
+        BenchRow[] rows = runs.Where(r => r.Size == size).ToArray();
         var plot = new Plot();
         plot.Title($"iomodels bench: {size} B messages, depth {(rows.Length > 0 ? rows[0].Depth : 1)}");
         plot.XLabel("connections (log scale)");
-        plot.Axes.Left.Label.Text = "messages/s (solid)";
-        plot.Axes.Right.Label.Text = "p99 latency, ms (dashed)";
+        plot.Axes.Left.Label.Text = "messages/s (thick, dots)";
+        plot.Axes.Right.Label.Text = "p99 latency, ms (thin, squares)";
 
         int index = 0;
         foreach (IGrouping<string, BenchRow> server in rows.GroupBy(r => r.Server))
@@ -32,10 +55,14 @@ internal static class BenchChart
             var throughput = plot.Add.Scatter(xs, points.Select(r => r.MessagesPerSecond).ToArray(), color);
             throughput.LegendText = $"{server.Key} msg/s";
             throughput.LineWidth = 2;
+            throughput.MarkerShape = MarkerShape.FilledCircle;
+            throughput.MarkerSize = 6;
 
             var p99 = plot.Add.Scatter(xs, points.Select(r => r.P99Microseconds / 1000).ToArray(), color);
             p99.LegendText = $"{server.Key} p99";
-            p99.LinePattern = LinePattern.Dashed;
+            p99.LineWidth = 1;
+            p99.MarkerShape = MarkerShape.OpenSquare;
+            p99.MarkerSize = 7;
             p99.Axes.YAxis = plot.Axes.Right;
         }
 

@@ -41,27 +41,58 @@ internal static class BenchFormatter
         $"{row.ConnectMilliseconds.ToString("0", s_invariant)} ms",
     ];
 
+    private static readonly string[] s_scaleHeaders =
+    [
+        "server", "conns", "opened", "connect", "open + echo all", "errors", "mismatches", "mem before", "mem idle", "per idle conn", "threads",
+    ];
+
+    /// <summary>The columns of one scale row as display text.</summary>
+    public static string[] ScaleCells(ScaleRow row) =>
+    [
+        row.Server,
+        Integer(row.Connections),
+        Integer(row.ConnectionsOpened),
+        $"{row.ConnectMilliseconds.ToString("0", s_invariant)} ms",
+        row.AllEchoedMilliseconds is { } echoed ? $"{echoed.ToString("0", s_invariant)} ms" : "not all",
+        Integer(row.Errors),
+        Integer(row.Mismatches),
+        row.MemoryBeforeBytes is { } before ? $"{before / 1e6:0.0} MB" : "-",
+        row.MemoryIdleBytes is { } idle ? $"{idle / 1e6:0.0} MB" : "-",
+        row.BytesPerIdleConnection is { } perConnection ? $"{(perConnection / 1024).ToString("0.00", s_invariant)} KiB" : "-",
+        row.PeakThreads is { } threads ? Integer(threads) : "-",
+    ];
+
     public static IRenderable Table(BenchReport report)
     {
-        var table = new Table().Border(TableBorder.Rounded)
-            .Caption($"[grey]{Markup.Escape(report.Machine.ToString())}[/]");
-        foreach (string header in s_headers)
+        Table table = Table(s_headers, report.Runs.Select(row =>
+        {
+            string[] cells = Cells(row);
+            return cells.Select((cell, i) => (cell, (i == 11 && row.Errors > 0) || (i == 12 && row.Mismatches > 0))).ToArray();
+        }));
+        table.Caption($"[grey]{Markup.Escape(report.Machine.ToString())}; load generator: {Markup.Escape(report.Generator)}[/]");
+        if (report.Scale.Count == 0)
+        {
+            return table;
+        }
+
+        Table scale = Table(s_scaleHeaders, report.Scale.Select(row =>
+            ScaleCells(row).Select((cell, i) => (cell, (i == 4 && row.AllEchoedMilliseconds is null) || (i == 5 && row.Errors > 0) || (i == 6 && row.Mismatches > 0))).ToArray()));
+        scale.Title("scale: connections opened at once, one echo each, then held idle");
+        return new Rows(table, scale);
+    }
+
+    private static Table Table(string[] headers, IEnumerable<(string Text, bool Bad)[]> rows)
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (string header in headers)
         {
             TableColumn column = new TableColumn(Markup.Escape(header)).NoWrap();
             table.AddColumn(header == "server" ? column : column.RightAligned());
         }
 
-        foreach (BenchRow row in report.Runs)
+        foreach ((string Text, bool Bad)[] row in rows)
         {
-            string[] cells = Cells(row);
-            IRenderable[] rendered = new IRenderable[cells.Length];
-            for (int i = 0; i < cells.Length; i++)
-            {
-                bool bad = (i == 11 && row.Errors > 0) || (i == 12 && row.Mismatches > 0);
-                rendered[i] = new Markup(bad ? $"[red]{Markup.Escape(cells[i])}[/]" : Markup.Escape(cells[i]));
-            }
-
-            table.AddRow(rendered);
+            table.AddRow(row.Select(c => (IRenderable)new Markup(c.Bad ? $"[red]{Markup.Escape(c.Text)}[/]" : Markup.Escape(c.Text))).ToArray());
         }
 
         return table;
@@ -72,15 +103,26 @@ internal static class BenchFormatter
         var text = new StringBuilder();
         text.Append(s_invariant, $"Machine: {report.Machine}  \n");
         text.Append(s_invariant, $"Command: `{report.Command}`  \n");
+        text.Append(s_invariant, $"Load generator: {report.Generator}  \n");
         text.Append(s_invariant, $"Started: {report.Started:yyyy-MM-dd HH:mm} UTC\n\n");
-        text.Append("| ").AppendJoin(" | ", s_headers).Append(" |\n");
-        text.Append('|').AppendJoin('|', s_headers.Select((_, i) => i == 0 ? "---" : "---:")).Append("|\n");
-        foreach (BenchRow row in report.Runs)
+        MarkdownTable(text, s_headers, report.Runs.Select(Cells));
+        if (report.Scale.Count > 0)
         {
-            text.Append("| ").AppendJoin(" | ", Cells(row)).Append(" |\n");
+            text.Append("\nScale: connections opened at once, one echo each, then held idle\n\n");
+            MarkdownTable(text, s_scaleHeaders, report.Scale.Select(ScaleCells));
         }
 
         return text.ToString();
+    }
+
+    private static void MarkdownTable(StringBuilder text, string[] headers, IEnumerable<string[]> rows)
+    {
+        text.Append("| ").AppendJoin(" | ", headers).Append(" |\n");
+        text.Append('|').AppendJoin('|', headers.Select((_, i) => i == 0 ? "---" : "---:")).Append("|\n");
+        foreach (string[] row in rows)
+        {
+            text.Append("| ").AppendJoin(" | ", row).Append(" |\n");
+        }
     }
 
     public static string Csv(BenchReport report)
@@ -98,6 +140,21 @@ internal static class BenchFormatter
                 row.ConnectionsOpened, row.ConnectMilliseconds,
             ];
             text.AppendJoin(',', fields.Select(CsvField)).Append('\n');
+        }
+
+        if (report.Scale.Count > 0)
+        {
+            // A second block, after a blank line: the scale runs have columns of their own.
+            text.Append("\nscale_server,connections,connections_opened,connect_ms,all_echoed_ms,errors,mismatches,memory_before_bytes,memory_idle_bytes,bytes_per_idle_connection,peak_threads\n");
+            foreach (ScaleRow row in report.Scale)
+            {
+                object?[] fields =
+                [
+                    row.Server, row.Connections, row.ConnectionsOpened, row.ConnectMilliseconds, row.AllEchoedMilliseconds, row.Errors,
+                    row.Mismatches, row.MemoryBeforeBytes, row.MemoryIdleBytes, row.BytesPerIdleConnection, row.PeakThreads,
+                ];
+                text.AppendJoin(',', fields.Select(CsvField)).Append('\n');
+            }
         }
 
         return text.ToString();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Net;
+using IoModels.Load;
 
 namespace IoModels.Cli.Bench;
 
@@ -11,7 +12,7 @@ internal static class BenchOptions
     /// <summary>A comma-separated list of whole numbers in a range, e.g. <c>--connections 1,10,100</c>.</summary>
     public static Option<int[]> IntList(string name, string description, int[] defaultValue, int min, int max) => new(name)
     {
-        Description = $"{description} [default: {string.Join(',', defaultValue)}]",
+        Description = $"{description} [default: {(defaultValue.Length == 0 ? "none" : string.Join(',', defaultValue))}]",
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {
@@ -54,6 +55,23 @@ internal static class BenchOptions
 
             result.AddError($"--rate must be a positive number of messages per second, not '{text}'");
             return null;
+        },
+    };
+
+    public static Option<LoadGeneratorKind> Generator() => new("--generator")
+    {
+        Description = "the load generator: epoll (dedicated threads, Linux), sockets (the runtime's async sockets), or auto [default: auto: epoll on Linux]",
+        DefaultValueFactory = _ => LoadGeneratorKind.Auto,
+        CustomParser = result =>
+        {
+            string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
+            if (Enum.TryParse(text, ignoreCase: true, out LoadGeneratorKind kind) && Enum.IsDefined(kind) && !int.TryParse(text, out _))
+            {
+                return kind;
+            }
+
+            result.AddError($"--generator must be one of auto, epoll, sockets, not '{text}'");
+            return LoadGeneratorKind.Auto;
         },
     };
 

@@ -9,7 +9,8 @@ namespace IoModels.Cli.Bench;
 /// <summary>
 /// Runs the grid: for every server (each model, then the target) and every connections x size cell,
 /// a fresh server process (so its peak threads and memory belong to that cell alone), one load run,
-/// and the server's CPU read at the edges of the measured window.
+/// and the server's CPU read at the edges of the measured window. Then the scale runs, if asked: a
+/// fresh server, its memory read, N connections opened and echoed once, held idle, memory read again.
 /// </summary>
 internal sealed class BenchRunner
 {
@@ -20,6 +21,7 @@ internal sealed class BenchRunner
     private static readonly TimeSpan s_progressInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly BenchSettings _settings;
+    private string? _generator;
 
     public BenchRunner(BenchSettings settings)
     {
@@ -32,6 +34,7 @@ internal sealed class BenchRunner
         DateTimeOffset started = DateTimeOffset.UtcNow;
         IPEndPoint? target = _settings.Target is { } dns ? await ResolveTargetAsync(dns, cancellationToken) : null;
         var rows = new List<BenchRow>();
+        var scaleRows = new List<ScaleRow>();
         await progressConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
@@ -58,6 +61,16 @@ internal sealed class BenchRunner
                     }
                 }
 
+                var scaleCells = new List<(string Label, ModelInfo? Model, int Connections, ProgressTask Task)>();
+                foreach ((string label, ModelInfo? model) in servers)
+                {
+                    foreach (int connections in _settings.Scale)
+                    {
+                        ProgressTask task = context.AddTask(Markup.Escape($"{label} scale {connections:N0} idle"), autoStart: false, maxValue: 1);
+                        scaleCells.Add((label, model, connections, task));
+                    }
+                }
+
                 foreach ((string label, ModelInfo? model, int connections, int size, ProgressTask task) in cells)
                 {
                     task.StartTask();
@@ -65,9 +78,25 @@ internal sealed class BenchRunner
                     task.Value = task.MaxValue;
                     task.StopTask();
                 }
+
+                foreach ((string label, ModelInfo? model, int connections, ProgressTask task) in scaleCells)
+                {
+                    task.StartTask();
+                    scaleRows.Add(await RunScaleAsync(label, model, target, connections, cancellationToken));
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                }
             });
 
-        return new BenchReport { Machine = MachineInfo.Current(), Command = _settings.CommandLine, Started = started, Runs = rows };
+        return new BenchReport
+        {
+            Machine = MachineInfo.Current(),
+            Command = _settings.CommandLine,
+            Started = started,
+            Generator = _generator ?? "none ran",
+            Runs = rows,
+            Scale = scaleRows,
+        };
     }
 
     private async Task<BenchRow> RunCellAsync(string label, ModelInfo? model, IPEndPoint? target, int connections, int size, ProgressTask task, CancellationToken cancellationToken)
@@ -75,19 +104,7 @@ internal sealed class BenchRunner
         ServerProcess? server = null;
         try
         {
-            IPEndPoint endPoint;
-            int? pid;
-            if (model is not null)
-            {
-                server = await ServerProcess.StartAsync(model, connections + ServerConnectionHeadroom, cancellationToken);
-                endPoint = server.EndPoint;
-                pid = server.Pid;
-            }
-            else
-            {
-                endPoint = target!;
-                pid = _settings.TargetPid;
-            }
+            (server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
 
             await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
             TimeSpan cpuAtStart = TimeSpan.Zero;
@@ -101,6 +118,8 @@ internal sealed class BenchRunner
                 Warmup = _settings.Warmup,
                 Duration = _settings.Duration,
                 Rate = _settings.Rate,
+                Generator = _settings.Generator,
+                Threads = _settings.LoadThreads,
                 PhaseChanged = phase =>
                 {
                     if (phase == LoadPhase.Measuring)
@@ -123,6 +142,7 @@ internal sealed class BenchRunner
             }
 
             LoadResult result = await load;
+            _generator = Describe(result);
             return BenchRow.From(label, result, sampler is null ? null : cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
         }
         finally
@@ -133,6 +153,82 @@ internal sealed class BenchRunner
             }
         }
     }
+
+    /// <summary>
+    /// One scale run: the server's memory before, then every connection opened and echoed once (the
+    /// epoll generator's scale mode), held idle for <see cref="BenchSettings.ScaleHold"/>, and the
+    /// memory read again while they are all still open.
+    /// </summary>
+    private async Task<ScaleRow> RunScaleAsync(string label, ModelInfo? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
+    {
+        ServerProcess? server = null;
+        try
+        {
+            (server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
+
+            await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
+            long? before = sampler?.MemoryBytes();
+            long? idle = null;
+            var options = new LoadOptions
+            {
+                EndPoint = endPoint,
+                Connections = connections,
+                MessageSize = _settings.Sizes[0],
+                Depth = 1,
+                MessagesPerConnection = 1,
+                Warmup = TimeSpan.Zero,
+                Duration = _settings.ScaleHold,
+                Generator = _settings.Generator,
+                Threads = _settings.LoadThreads,
+                PhaseChanged = phase =>
+                {
+                    if (phase == LoadPhase.Finished)
+                    {
+                        idle = sampler?.MemoryBytes(); // after the hold, every connection still open
+                    }
+                },
+            };
+
+            LoadResult result = await LoadGenerator.RunAsync(options, cancellationToken);
+            _generator ??= Describe(result);
+            return new ScaleRow
+            {
+                Server = label,
+                Connections = connections,
+                ConnectionsOpened = result.ConnectionsOpened,
+                ConnectMilliseconds = result.ConnectTime.TotalMilliseconds,
+                AllEchoedMilliseconds = result.AllEchoedAfter?.TotalMilliseconds,
+                Errors = result.Errors,
+                Mismatches = result.MismatchedBytes,
+                MemoryBeforeBytes = before,
+                MemoryIdleBytes = idle,
+                PeakThreads = sampler?.PeakThreads,
+            };
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>A fresh child server for <paramref name="model"/>, or the target (with its PID, if given) when there is no model.</summary>
+    private async Task<(ServerProcess? Server, IPEndPoint EndPoint, int? Pid)> StartServerAsync(ModelInfo? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
+    {
+        if (model is null)
+        {
+            return (null, target!, _settings.TargetPid);
+        }
+
+        ServerProcess server = await ServerProcess.StartAsync(model, connections + ServerConnectionHeadroom, cancellationToken);
+        return (server, server.EndPoint, server.Pid);
+    }
+
+    private static string Describe(LoadResult result) => result.Generator == LoadGeneratorKind.Epoll
+        ? $"epoll, {result.Threads} thread{(result.Threads == 1 ? string.Empty : "s")}"
+        : "sockets (SocketAsyncEventArgs on the thread pool)";
 
     /// <summary>The target's address, checked reachable before any load is aimed at it.</summary>
     private static async Task<IPEndPoint> ResolveTargetAsync(DnsEndPoint target, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Net;
+using IoModels.Load;
 
 namespace IoModels.Cli.Bench;
 
@@ -17,12 +18,24 @@ internal sealed record BenchSettings
     /// <summary>The process serving <see cref="Target"/>, if known: its CPU, threads and memory are read like a child's.</summary>
     public int? TargetPid { get; init; }
 
-    public IReadOnlyList<int> Connections { get; init; } = [1, 10, 100, 1000];
+    public IReadOnlyList<int> Connections { get; init; } = [100];
     public IReadOnlyList<int> Sizes { get; init; } = [32];
     public int Depth { get; init; } = 1;
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
     public double? Rate { get; init; }
+
+    /// <summary>Which load generator drives the load (auto: epoll on Linux).</summary>
+    public LoadGeneratorKind Generator { get; init; } = LoadGeneratorKind.Auto;
+
+    /// <summary>Load generator threads (epoll generator), or null for its default.</summary>
+    public int? LoadThreads { get; init; }
+
+    /// <summary>Scale runs: per server, open this many connections, echo once on each, hold them idle and read the server's memory. Empty: none.</summary>
+    public IReadOnlyList<int> Scale { get; init; } = [];
+
+    /// <summary>How long the scale runs hold their connections idle before reading the server's memory.</summary>
+    public TimeSpan ScaleHold { get; init; } = TimeSpan.FromSeconds(1);
     public BenchFormat Format { get; init; } = BenchFormat.Table;
     public string? OutputFile { get; init; }
     public string? ChartFile { get; init; }
@@ -31,5 +44,5 @@ internal sealed record BenchSettings
     public string CommandLine { get; init; } = "iomodels bench";
 
     /// <summary>How many load runs the grid makes.</summary>
-    public int RunCount => (Models.Count + (Target is null ? 0 : 1)) * Connections.Count * Sizes.Count;
+    public int RunCount => (Models.Count + (Target is null ? 0 : 1)) * ((Connections.Count * Sizes.Count) + Scale.Count);
 }

@@ -48,6 +48,18 @@ internal sealed class ProcessSampler : IAsyncDisposable
         return _process.PeakWorkingSet64 > 0 ? _process.PeakWorkingSet64 : null;
     }
 
+    /// <summary>The process's resident memory now, in bytes (Linux: VmRSS), or null if the OS does not say.</summary>
+    public long? MemoryBytes()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            return ReadStatusField("VmRSS") is { } kilobytes ? kilobytes * 1024 : null;
+        }
+
+        _process.Refresh();
+        return _process.WorkingSet64 > 0 ? _process.WorkingSet64 : null;
+    }
+
     private async Task SampleUntilStoppedAsync()
     {
         using var timer = new PeriodicTimer(s_interval);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using IoModels.Cli.Bench;
+using IoModels.Load;
 using Spectre.Console;
 
 namespace IoModels.Cli.Commands;
@@ -21,19 +22,23 @@ internal static class BenchCommand
         var target = new Option<string?>("--target") { Description = "also measure an external echo server at HOST:PORT, with the same checks" };
         var label = new Option<string?>("--label") { Description = "the name of the --target server in the results [default: HOST:PORT]" };
         Option<int> targetPid = CommonOptions.Int("--target-pid", "the --target server's process ID, to read its CPU, threads and memory (0: unknown)", 0, 0, int.MaxValue);
-        Option<int[]> connections = BenchOptions.IntList("--connections", "connections, comma-separated: one run per value", [1, 10, 100, 1000], 1, 100_000);
+        Option<int[]> connections = BenchOptions.IntList("--connections", "connections, comma-separated: one run per value (a sweep such as 1,10,100,1000 shows where the models part)", [100], 1, 100_000);
         Option<int[]> sizes = BenchOptions.IntList("--size", "message sizes in bytes, comma-separated: one run per value", [32], 1, 1 << 20);
         Option<int> depth = CommonOptions.Int("--depth", "messages each connection keeps in flight (pipelining)", 1, 1, 4096);
         Option<TimeSpan?> duration = CommonOptions.Duration("--duration", "measured time per run", TimeSpan.FromSeconds(5));
         Option<TimeSpan?> warmup = CommonOptions.Duration("--warmup", "load before measuring starts, per run", TimeSpan.FromSeconds(1), allowZero: true);
         Option<double?> rate = BenchOptions.Rate();
+        Option<int[]> scale = BenchOptions.IntList("--scale",
+            "also, per server: open this many connections at once, echo once on each, hold them idle, and report the time and the server's memory per idle connection (comma-separated)", [], 1, 100_000);
+        Option<LoadGeneratorKind> generator = BenchOptions.Generator();
+        Option<int> loadThreads = CommonOptions.Int("--load-threads", "threads the epoll load generator runs (0: half the cores, at least 1)", 0, 0, 256);
         Option<BenchFormat> format = BenchOptions.Format();
         var output = new Option<string?>("--output", "-o") { Description = "also write the results, with the machine and the command, to FILE (.json, .csv, else Markdown)" };
         var chart = new Option<string?>("--chart") { Description = "draw throughput and p99 latency against connections per model to FILE (.svg or .png)" };
 
         var command = new Command("bench", "Measure every model side by side: throughput, latency, CPU, threads and memory.")
         {
-            model, target, label, targetPid, connections, sizes, depth, duration, warmup, rate, format, output, chart,
+            model, target, label, targetPid, connections, sizes, depth, duration, warmup, rate, scale, generator, loadThreads, format, output, chart,
         };
         command.SetAction((result, cancellationToken) =>
         {
@@ -52,6 +57,9 @@ internal static class BenchCommand
                 Duration = result.GetValue(duration) ?? TimeSpan.FromSeconds(5),
                 Warmup = result.GetValue(warmup) ?? TimeSpan.FromSeconds(1),
                 Rate = result.GetValue(rate),
+                Scale = result.GetValue(scale)!,
+                Generator = result.GetValue(generator),
+                LoadThreads = result.GetValue(loadThreads) is > 0 and int threads ? threads : null,
                 Format = result.GetValue(format),
                 OutputFile = result.GetValue(output),
                 ChartFile = result.GetValue(chart),
@@ -73,6 +81,30 @@ internal static class BenchCommand
         if (settings.TargetPid is not null && settings.Target is null)
         {
             throw new CliException(ExitCode.UsageError, "--target-pid needs a --target");
+        }
+
+        if (settings.Generator == LoadGeneratorKind.Epoll && !OperatingSystem.IsLinux())
+        {
+            throw new CliException(ExitCode.UsageError, "--generator epoll needs Linux; use auto or sockets here");
+        }
+
+        if (settings.Scale.Count > 0 && (!OperatingSystem.IsLinux() || settings.Generator == LoadGeneratorKind.Sockets))
+        {
+            throw new CliException(ExitCode.UsageError, "--scale needs the epoll load generator, so Linux and --generator auto or epoll");
+        }
+
+        // The limit LoadOptions.Validate enforces per run, checked here so it is a usage error before any server starts.
+        if (settings.Sizes.Any(size => (long)size * settings.Depth > 16 << 20))
+        {
+            throw new CliException(ExitCode.UsageError, "--depth times --size must be at most 16 MiB in flight per connection");
+        }
+
+        // Checked before minutes of measuring, not after: a results file that cannot be written.
+        CheckWritable("--output", settings.OutputFile);
+        CheckWritable("--chart", settings.ChartFile);
+        if (settings.ChartFile is { } chartFile && Path.GetExtension(chartFile).ToUpperInvariant() is not (".SVG" or ".PNG"))
+        {
+            throw new CliException(ExitCode.UsageError, $"--chart must name a .svg or .png file, not '{chartFile}'");
         }
 
         if (settings.TargetPid is { } targetPid && !IsRunning(targetPid))
@@ -119,7 +151,8 @@ internal static class BenchCommand
 
         if (settings.ChartFile is { } chart)
         {
-            BenchChart.Save(report, chart);
+            IReadOnlyList<string> charts = BenchChart.Save(report, chart);
+            await progress.WriteLineAsync($"chart: {string.Join(", ", charts)}");
         }
 
         long mismatches = report.Runs.Sum(r => r.Mismatches);
@@ -130,6 +163,25 @@ internal static class BenchCommand
         }
 
         return (int)ExitCode.Success;
+    }
+
+    private static void CheckWritable(string option, string? file)
+    {
+        if (file is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(file) || Directory.Exists(file))
+        {
+            throw new CliException(ExitCode.UsageError, $"{option} must name a file, not '{file}'");
+        }
+
+        string directory = Path.GetDirectoryName(Path.GetFullPath(file)) ?? ".";
+        if (!Directory.Exists(directory))
+        {
+            throw new CliException(ExitCode.UsageError, $"{option} {file}: the directory {directory} does not exist");
+        }
     }
 
     private static bool IsRunning(int pid)
