@@ -42,16 +42,32 @@ internal sealed unsafe class Ring : IDisposable
 
     /// <summary>Creates the ring and maps its queues. Frees everything it made if any step fails.</summary>
     /// <exception cref="PlatformException">io_uring_setup or mmap failed.</exception>
-    public Ring(uint sqEntries, uint cqEntries)
+    public Ring(uint sqEntries, uint cqEntries, bool deferTaskRun = false)
     {
         io_uring_params parameters = default;
         parameters.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
         parameters.cq_entries = cqEntries;
+        if (deferTaskRun)
+        {
+            parameters.flags |= IORING_SETUP_R_DISABLED | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+        }
+
         _fd = Setup(sqEntries, &parameters);
+        if (_fd < 0 && deferTaskRun && Marshal.GetLastPInvokeError() == Interop.Libc.EINVAL)
+        {
+            // Before 6.1 the kernel does not know these flags: an ordinary ring, enabled from the start.
+            parameters = default;
+            parameters.flags = IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
+            parameters.cq_entries = cqEntries;
+            _fd = Setup(sqEntries, &parameters);
+        }
+
         if (_fd < 0)
         {
             throw PlatformException.FromLastError("io_uring_setup");
         }
+
+        IsDisabled = (parameters.flags & IORING_SETUP_R_DISABLED) != 0;
 
         try
         {
@@ -101,6 +117,28 @@ internal sealed unsafe class Ring : IDisposable
 
     /// <summary>The IORING_FEAT_* flags the kernel reported.</summary>
     public uint Features { get; }
+
+    /// <summary>Created with deferred task running and not yet enabled: <see cref="EnableOnThisThread"/> first.</summary>
+    public bool IsDisabled { get; private set; }
+
+    /// <summary>
+    /// Makes the calling thread the ring's only submitter and enables it (a ring created with
+    /// <c>deferTaskRun</c> accepts nothing before). Does nothing for an ordinary ring.
+    /// </summary>
+    public void EnableOnThisThread()
+    {
+        if (!IsDisabled)
+        {
+            return;
+        }
+
+        if (Register(_fd, IORING_REGISTER_ENABLE_RINGS, null, 0) < 0)
+        {
+            throw PlatformException.FromLastError("io_uring_register(IORING_REGISTER_ENABLE_RINGS)");
+        }
+
+        IsDisabled = false;
+    }
 
     /// <summary>Completion queue size (completions beyond it wait in the kernel's overflow list, IORING_FEAT_NODROP).</summary>
     public uint CqEntries { get; }

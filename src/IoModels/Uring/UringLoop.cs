@@ -29,7 +29,7 @@ internal sealed unsafe class UringLoop : IDisposable
         WakeFd = -1;
         try
         {
-            Ring = new Ring(sqEntries, cqEntries);
+            Ring = new Ring(sqEntries, cqEntries, deferTaskRun: true);
             WakeFd = Interop.EventFd.Create(0, Interop.EventFd.EFD_CLOEXEC);
             if (WakeFd < 0)
             {

@@ -42,6 +42,52 @@ public sealed class IoUringRingTests
     }
 
     [SkippableFact]
+    public unsafe void A_deferred_ring_serves_the_thread_that_enabled_it_and_no_other()
+    {
+        Skip.IfNot(UringSupport.UnsupportedReason is null, UringSupport.UnsupportedReason);
+        using var ring = new Ring(8, 16, deferTaskRun: true);
+        if (Environment.OSVersion.Version < new Version(6, 1))
+        {
+            Skip.IfNot(ring.IsDisabled, "this kernel has no IORING_SETUP_DEFER_TASKRUN (before 6.1): the loop falls back to an ordinary ring");
+        }
+
+        Assert.True(ring.IsDisabled, "from 6.1 the ring is created disabled, with deferred task running");
+
+        // As an event loop does: enable on the loop's own thread, then submit and reap there.
+        ulong? completed = null;
+        Exception? failure = null;
+        var loop = new Thread(() =>
+        {
+            try
+            {
+                ring.EnableOnThisThread();
+                io_uring_sqe* sqe = ring.TryGetSqe();
+                sqe->opcode = IORING_OP_NOP;
+                sqe->user_data = 42;
+                Assert.True(ring.SubmitAndWait(TimeSpan.FromSeconds(5), out bool timedOut));
+                Assert.False(timedOut, "the NOP completes while its submitter waits");
+                Assert.True(ring.TryReadCqe(out io_uring_cqe cqe));
+                completed = cqe.user_data;
+            }
+            catch (Exception exception)
+            {
+                failure = exception; // reported on the test thread below
+            }
+        });
+        loop.Start();
+        Assert.True(loop.Join(TimeSpan.FromSeconds(10)), "the loop thread finished");
+        Assert.Null(failure);
+        Assert.Equal(42UL, completed);
+        Assert.False(ring.IsDisabled);
+
+        // SINGLE_ISSUER: any other thread is refused (EEXIST), so a stray submission cannot go unnoticed.
+        io_uring_sqe* stray = ring.TryGetSqe();
+        stray->opcode = IORING_OP_NOP;
+        PlatformException refused = Assert.Throws<PlatformException>(() => ring.Submit());
+        Assert.Equal(17, refused.Errno); // EEXIST
+    }
+
+    [SkippableFact]
     public unsafe void A_full_submission_queue_refuses_another_entry_until_submitted()
     {
         Skip.IfNot(UringSupport.UnsupportedReason is null, UringSupport.UnsupportedReason);

@@ -26,6 +26,9 @@ internal static partial class Interop
         // io_uring_params.flags
         internal const uint IORING_SETUP_CQSIZE = 1U << 3;
         internal const uint IORING_SETUP_CLAMP = 1U << 4;
+        internal const uint IORING_SETUP_R_DISABLED = 1U << 6;      // 5.10: created disabled, enabled by IORING_REGISTER_ENABLE_RINGS
+        internal const uint IORING_SETUP_SINGLE_ISSUER = 1U << 12;  // 6.0: one task submits (the one that enabled the ring)
+        internal const uint IORING_SETUP_DEFER_TASKRUN = 1U << 13;  // 6.1: completion work runs only when that task waits
 
         // io_uring_params.features
         internal const uint IORING_FEAT_SINGLE_MMAP = 1U << 0;
@@ -40,6 +43,7 @@ internal static partial class Interop
 
         // io_uring_register opcodes
         internal const uint IORING_REGISTER_PROBE = 8;
+        internal const uint IORING_REGISTER_ENABLE_RINGS = 12;
         internal const ushort IO_URING_OP_SUPPORTED = 1 << 0;
 
         // Opcodes (enum io_uring_op).
