@@ -29,7 +29,7 @@ seconds=${duration%s}
 dotnet build -c Release "$root/src/IoModels.Cli" -v quiet -nologo >/dev/null
 iomodels="$root/src/IoModels.Cli/bin/Release/net10.0/iomodels"
 # async-inline: the async model with --inline-completions (continuations on the runtime's epoll thread).
-servers="c-epoll epoll async async-inline"
+servers="c-epoll epoll async async-inline uring"
 if [ "$(nproc)" -ge 2 ]; then
     server_cpu="taskset -c 0"
     load_cpu="taskset -c 1"
