@@ -109,31 +109,33 @@ internal static class BenchOptions
     }
 
     /// <summary>
-    /// The models named by <c>--model</c>: <c>all</c> (every model this OS can run), or a comma-separated
-    /// list; an unknown name is a usage error, a model this OS lacks is <see cref="ExitCode.ModelUnavailable"/>.
+    /// The servers named by <c>--model</c>: <c>all</c> (every model this OS can run, as it comes), or a
+    /// comma-separated list of models, each optionally followed by serve options (<c>epoll,epoll
+    /// --edge-triggered</c>); an unknown name or a bad option is a usage error, a model this OS lacks is
+    /// <see cref="ExitCode.ModelUnavailable"/>. The same entry twice is measured once.
     /// </summary>
-    public static IReadOnlyList<ModelInfo> ParseModels(string text)
+    public static IReadOnlyList<BenchServer> ParseServers(string text)
     {
         if (string.Equals(text.Trim(), "all", StringComparison.OrdinalIgnoreCase))
         {
-            return ModelRegistry.All.Where(m => m.IsSupported).ToArray();
+            return [.. ModelRegistry.All.Where(m => m.IsSupported).Select(m => new BenchServer(m, []))];
         }
 
-        var models = new List<ModelInfo>();
-        foreach (string name in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        var servers = new List<BenchServer>();
+        foreach (string entry in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            ModelInfo model = Commands.ServeCommand.Resolve(name);
-            if (!models.Contains(model))
+            BenchServer server = BenchServer.Parse(entry);
+            if (!servers.Exists(s => s.Label == server.Label))
             {
-                models.Add(model);
+                servers.Add(server);
             }
         }
 
-        if (models.Count == 0)
+        if (servers.Count == 0)
         {
             throw new CliException(ExitCode.UsageError, $"--model must name at least one model ({ModelRegistry.Names()}) or be 'all'");
         }
 
-        return models;
+        return servers;
     }
 }

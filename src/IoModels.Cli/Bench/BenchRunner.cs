@@ -41,14 +41,14 @@ internal sealed class BenchRunner
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async context =>
             {
-                var cells = new List<(string Label, ModelInfo? Model, int Connections, int Size, ProgressTask Task)>();
-                IEnumerable<(string Label, ModelInfo? Model)> servers = _settings.Models.Select(m => (m.Name, (ModelInfo?)m));
+                var cells = new List<(string Label, BenchServer? Model, int Connections, int Size, ProgressTask Task)>();
+                IEnumerable<(string Label, BenchServer? Model)> servers = _settings.Models.Select(m => (m.Label, (BenchServer?)m));
                 if (target is not null)
                 {
                     servers = servers.Append((_settings.TargetLabel ?? $"{_settings.Target!.Host}:{_settings.Target.Port}", null));
                 }
 
-                foreach ((string label, ModelInfo? model) in servers)
+                foreach ((string label, BenchServer? model) in servers)
                 {
                     foreach (int connections in _settings.Connections)
                     {
@@ -61,8 +61,8 @@ internal sealed class BenchRunner
                     }
                 }
 
-                var scaleCells = new List<(string Label, ModelInfo? Model, int Connections, ProgressTask Task)>();
-                foreach ((string label, ModelInfo? model) in servers)
+                var scaleCells = new List<(string Label, BenchServer? Model, int Connections, ProgressTask Task)>();
+                foreach ((string label, BenchServer? model) in servers)
                 {
                     foreach (int connections in _settings.Scale)
                     {
@@ -71,7 +71,7 @@ internal sealed class BenchRunner
                     }
                 }
 
-                foreach ((string label, ModelInfo? model, int connections, int size, ProgressTask task) in cells)
+                foreach ((string label, BenchServer? model, int connections, int size, ProgressTask task) in cells)
                 {
                     task.StartTask();
                     rows.Add(await RunCellAsync(label, model, target, connections, size, task, cancellationToken));
@@ -79,7 +79,7 @@ internal sealed class BenchRunner
                     task.StopTask();
                 }
 
-                foreach ((string label, ModelInfo? model, int connections, ProgressTask task) in scaleCells)
+                foreach ((string label, BenchServer? model, int connections, ProgressTask task) in scaleCells)
                 {
                     task.StartTask();
                     scaleRows.Add(await RunScaleAsync(label, model, target, connections, cancellationToken));
@@ -99,7 +99,7 @@ internal sealed class BenchRunner
         };
     }
 
-    private async Task<BenchRow> RunCellAsync(string label, ModelInfo? model, IPEndPoint? target, int connections, int size, ProgressTask task, CancellationToken cancellationToken)
+    private async Task<BenchRow> RunCellAsync(string label, BenchServer? model, IPEndPoint? target, int connections, int size, ProgressTask task, CancellationToken cancellationToken)
     {
         ServerProcess? server = null;
         try
@@ -159,7 +159,7 @@ internal sealed class BenchRunner
     /// epoll generator's scale mode), held idle for <see cref="BenchSettings.ScaleHold"/>, and the
     /// memory read again while they are all still open.
     /// </summary>
-    private async Task<ScaleRow> RunScaleAsync(string label, ModelInfo? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
+    private async Task<ScaleRow> RunScaleAsync(string label, BenchServer? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
     {
         ServerProcess? server = null;
         try
@@ -215,7 +215,7 @@ internal sealed class BenchRunner
     }
 
     /// <summary>A fresh child server for <paramref name="model"/>, or the target (with its PID, if given) when there is no model.</summary>
-    private async Task<(ServerProcess? Server, IPEndPoint EndPoint, int? Pid)> StartServerAsync(ModelInfo? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
+    private async Task<(ServerProcess? Server, IPEndPoint EndPoint, int? Pid)> StartServerAsync(BenchServer? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
     {
         if (model is null)
         {

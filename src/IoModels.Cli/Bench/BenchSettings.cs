@@ -6,8 +6,8 @@ namespace IoModels.Cli.Bench;
 /// <summary>What <c>iomodels bench</c> was asked to do, parsed and ready (testable without the parser).</summary>
 internal sealed record BenchSettings
 {
-    /// <summary>Models to start as child servers, in order; empty with only a <see cref="Target"/>.</summary>
-    public IReadOnlyList<ModelInfo> Models { get; init; } = [];
+    /// <summary>Servers to start as child processes, in order; empty with only a <see cref="Target"/>.</summary>
+    public IReadOnlyList<BenchServer> Models { get; init; } = [];
 
     /// <summary>An external echo server to measure as well (host and port), or null.</summary>
     public DnsEndPoint? Target { get; init; }

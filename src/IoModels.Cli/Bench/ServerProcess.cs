@@ -36,12 +36,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
     /// <summary>Starts the model's server and returns once it accepts connections.</summary>
-    public static async Task<ServerProcess> StartAsync(ModelInfo model, int maxConnections, CancellationToken cancellationToken)
+    public static async Task<ServerProcess> StartAsync(BenchServer model, int maxConnections, CancellationToken cancellationToken)
     {
         string portFile = Path.Combine(Path.GetTempPath(), $"iomodels-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.port");
         ProcessStartInfo info = SelfStartInfo();
-        foreach (string arg in (string[])["serve", "--model", model.Name, "--port", "0", "--log-level", "warning", "--port-file", portFile,
-                     "--max-connections", maxConnections.ToString(CultureInfo.InvariantCulture)])
+        foreach (string arg in (string[])["serve", "--model", model.Model.Name, "--port", "0", "--log-level", "warning", "--port-file", portFile,
+                     "--max-connections", maxConnections.ToString(CultureInfo.InvariantCulture), .. model.ServeOptions])
         {
             info.ArgumentList.Add(arg);
         }
@@ -85,7 +85,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         return info;
     }
 
-    private async Task WaitUntilAcceptingAsync(ModelInfo model, CancellationToken cancellationToken)
+    private async Task WaitUntilAcceptingAsync(BenchServer model, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(s_startTimeout);
@@ -96,7 +96,9 @@ internal sealed class ServerProcess : IAsyncDisposable
                 if (_process.HasExited)
                 {
                     _process.WaitForExit(); // drains stderr
-                    throw new CliException(ExitCode.Failure, $"the {model.Name} server exited with code {_process.ExitCode} before listening: {LastStderrLine()}");
+                    // A usage error or a model this OS lacks is the user's to fix: keep serve's exit code for it.
+                    ExitCode code = _process.ExitCode is (int)ExitCode.UsageError or (int)ExitCode.ModelUnavailable ? (ExitCode)_process.ExitCode : ExitCode.Failure;
+                    throw new CliException(code, $"the {model.Label} server exited with code {_process.ExitCode} before listening: {LastStderrLine()}");
                 }
 
                 await Task.Delay(20, timeout.Token);
@@ -109,7 +111,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCode.Failure, $"the {model.Name} server did not start listening within {s_startTimeout.TotalSeconds:0} s: {LastStderrLine()}");
+            throw new CliException(ExitCode.Failure, $"the {model.Label} server did not start listening within {s_startTimeout.TotalSeconds:0} s: {LastStderrLine()}");
         }
     }
 

@@ -17,7 +17,7 @@ internal static class BenchCommand
     {
         var model = new Option<string?>("--model", "-m")
         {
-            Description = $"models to measure, comma-separated ({ModelRegistry.Names()}), or all [default: all, or none with --target]",
+            Description = $"models to measure, comma-separated ({ModelRegistry.Names()}), or all; an entry may add serve options, as in 'epoll,epoll --edge-triggered' [default: all, or none with --target]",
         };
         var target = new Option<string?>("--target") { Description = "also measure an external echo server at HOST:PORT, with the same checks" };
         var label = new Option<string?>("--label") { Description = "the name of the --target server in the results [default: HOST:PORT]" };
@@ -47,7 +47,7 @@ internal static class BenchCommand
             int pid = result.GetValue(targetPid);
             var settings = new BenchSettings
             {
-                Models = modelText is null && targetText is not null ? [] : BenchOptions.ParseModels(modelText ?? "all"),
+                Models = modelText is null && targetText is not null ? [] : BenchOptions.ParseServers(modelText ?? "all"),
                 Target = targetText is null ? null : BenchOptions.ParseTarget(targetText),
                 TargetLabel = result.GetValue(label),
                 TargetPid = pid == 0 ? null : pid,

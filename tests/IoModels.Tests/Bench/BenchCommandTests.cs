@@ -176,7 +176,30 @@ public sealed class BenchCommandTests
         { ["bench", "--generator", "fast"], 2, "--generator must be one of auto, epoll, sockets, not 'fast'" },
         { ["bench", "--load-threads", "300"], 2, "--load-threads must be a whole number from 0 to 256, not '300'" },
         { ["bench", "--scale", "10", "--generator", "sockets"], 2, "--scale needs the epoll load generator" },
+        { ["bench", "--model", "epoll --frob"], 2, "--model 'epoll --frob': Unrecognized command or argument '--frob'" },
+        { ["bench", "--model", "epoll --loops 0"], 2, "--model 'epoll --loops 0': --loops must be a whole number from 1 to 256" },
+        { ["bench", "--model", "epoll --port 5"], 2, "--model 'epoll --port 5': bench sets --port on every server itself" },
+        { ["bench", "--model", "epoll --log-level=debug"], 2, "bench sets --log-level on every server itself" },
+        // Valid syntax that serve itself refuses once it runs: serve's own line and exit code come through.
+        { ["bench", "--model", "epoll --inline-completions", "--duration", "1s"], 2, "the epoll --inline-completions server exited with code 2 before listening: iomodels: --inline-completions applies to --model async only" },
     };
+
+    [Fact]
+    public async Task A_model_entry_with_serve_options_is_its_own_row_and_its_server_runs_with_them()
+    {
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null,
+            "bench", "--model", "epoll, epoll --loops 8", "--duration", "1s", "--warmup", "200ms", "--connections", "2", "--format", "csv");
+        Assert.True(exitCode == 0, stderr);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        int threadsColumn = Array.IndexOf(lines[0].Split(','), "peak_threads");
+        string[] plain = Assert.Single(lines, l => l.StartsWith("epoll,", StringComparison.Ordinal)).Split(',');
+        string[] loops = Assert.Single(lines, l => l.StartsWith("epoll --loops 8,", StringComparison.Ordinal)).Split(',');
+
+        // Eight event loops are seven more engine threads in the child: proof that --loops 8 reached it.
+        int plainThreads = int.Parse(plain[threadsColumn], CultureInfo.InvariantCulture);
+        int loopThreads = int.Parse(loops[threadsColumn], CultureInfo.InvariantCulture);
+        Assert.True(loopThreads >= plainThreads + 5, $"epoll peaked at {plainThreads} threads, epoll --loops 8 at {loopThreads}");
+    }
 
     [Theory, MemberData(nameof(BadInput))]
     public async Task Bad_input_gets_one_clear_line_and_exit_code_2(string[] args, int expectedExitCode, string expectedMessage)
