@@ -12,7 +12,7 @@ internal static class BenchOptions
     /// <summary>A comma-separated list of whole numbers in a range, e.g. <c>--connections 1,10,100</c>.</summary>
     public static Option<int[]> IntList(string name, string description, int[] defaultValue, int min, int max) => new(name)
     {
-        Description = $"{description} [default: {(defaultValue.Length == 0 ? "none" : string.Join(',', defaultValue))}]",
+        Description = defaultValue.Length == 0 ? $"{description} [default: none]" : description, // the help adds a non-empty default itself
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {
@@ -60,7 +60,7 @@ internal static class BenchOptions
 
     public static Option<LoadGeneratorKind> Generator() => new("--generator")
     {
-        Description = "the load generator: epoll (dedicated threads, Linux), sockets (the runtime's async sockets), or auto [default: auto: epoll on Linux]",
+        Description = "the load generator: epoll (dedicated threads, Linux), sockets (the runtime's async sockets), or auto (epoll on Linux)",
         DefaultValueFactory = _ => LoadGeneratorKind.Auto,
         CustomParser = result =>
         {
@@ -77,7 +77,7 @@ internal static class BenchOptions
 
     public static Option<BenchFormat> Format() => new("--format")
     {
-        Description = "table, markdown, csv or json [default: table]",
+        Description = "table, markdown, csv or json",
         DefaultValueFactory = _ => BenchFormat.Table,
         CustomParser = result =>
         {

@@ -30,9 +30,10 @@ internal static class CommonOptions
         Int("--port", "TCP port (0 lets the OS choose a free one)", defaultPort, 0, 65535);
 
     /// <summary>An integer option whose parse error names the option and its range instead of a .NET type.</summary>
+    /// <remarks>The help shows the default itself (System.CommandLine adds "[default: N]" for a default value factory).</remarks>
     public static Option<int> Int(string name, string description, int defaultValue, int min, int max) => new(name)
     {
-        Description = $"{description} [default: {defaultValue}]",
+        Description = description,
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {
@@ -47,11 +48,14 @@ internal static class CommonOptions
         },
     };
 
-    /// <summary>A duration option: <c>250ms</c>, <c>2s</c>, <c>1.5m</c>, or a bare number of seconds.</summary>
+    /// <summary>
+    /// A duration option: <c>250ms</c>, <c>2s</c>, <c>1.5m</c>, or a bare number of seconds. Absent, its
+    /// value is null and the caller applies <paramref name="defaultValue"/>: the help names the default
+    /// as typed (<c>500ms</c>), where a default value factory would print it as 00:00:00.5000000.
+    /// </summary>
     public static Option<TimeSpan?> Duration(string name, string description, TimeSpan? defaultValue, bool allowZero = false) => new(name)
     {
         Description = defaultValue is { } d ? $"{description} [default: {FormatDuration(d)}]" : description,
-        DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {
             string text = SingleToken(result);
@@ -67,7 +71,7 @@ internal static class CommonOptions
 
     public static Option<LogEventLevel> LogLevel() => new("--log-level")
     {
-        Description = "verbose, debug, information, warning or error [default: information]",
+        Description = "verbose, debug, information, warning or error",
         DefaultValueFactory = _ => LogEventLevel.Information,
         CustomParser = result =>
         {

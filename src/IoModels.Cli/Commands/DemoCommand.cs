@@ -22,7 +22,7 @@ internal static class DemoCommand
         };
         var scale = new Option<double>("--scale")
         {
-            Description = "shrink client counts and durations by this factor, e.g. 0.1 (for slow machines and tests) [default: 1]",
+            Description = "shrink client counts and durations by this factor, e.g. 0.1 (for slow machines and tests)",
             DefaultValueFactory = _ => 1.0,
             CustomParser = result =>
             {

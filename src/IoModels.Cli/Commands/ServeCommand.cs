@@ -39,7 +39,7 @@ internal static class ServeCommand
         EchoServerOptions defaults = new();
         var model = new Option<string>("--model", "-m")
         {
-            Description = $"the IO model: {ModelRegistry.Names()} [default: {ModelRegistry.DefaultModel}]",
+            Description = $"the IO model: {ModelRegistry.Names()}",
             DefaultValueFactory = _ => ModelRegistry.DefaultModel,
         };
         Option<string> host = CommonOptions.Host("address to listen on; anything but loopback exposes the server and is warned about");

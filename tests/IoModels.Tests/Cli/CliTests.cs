@@ -103,6 +103,23 @@ public sealed class CliTests
         { ["serve", "--port", "0", "--model", "epoll", "--inline-completions"], 2, "--inline-completions applies to --model async only" },
     };
 
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("client")]
+    [InlineData("bench")]
+    [InlineData("demo")]
+    public async Task Help_names_each_default_once_and_durations_as_typed(string command)
+    {
+        (int exitCode, string stdout, _) = await CliProcess.RunAsync(null, command, "--help");
+        Assert.Equal(0, exitCode);
+        foreach (string line in stdout.Split('\n'))
+        {
+            int first = line.IndexOf("[default:", StringComparison.Ordinal);
+            Assert.True(first < 0 || line.IndexOf("[default:", first + 1, StringComparison.Ordinal) < 0, $"a default shown twice: {line.Trim()}");
+            Assert.DoesNotContain("00:00:", line, StringComparison.Ordinal); // a TimeSpan printed raw, not as 500ms or 5s
+        }
+    }
+
     [Theory, MemberData(nameof(BadInput))]
     public async Task Bad_input_gets_one_clear_line_and_a_nonzero_exit_code(string[] args, int expectedExitCode, string expectedMessage)
     {
