@@ -101,25 +101,14 @@ internal sealed class BenchRunner
 
     private async Task<BenchRow> RunCellAsync(string label, BenchServer? model, IPEndPoint? target, int connections, int size, ProgressTask task, CancellationToken cancellationToken)
     {
-        ServerProcess? server = null;
-        try
+        (ServerProcess? server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
+        await using (server) // null for a --target: nothing of ours to stop
         {
-            (server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
-
             await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
             TimeSpan cpuAtStart = TimeSpan.Zero;
             TimeSpan cpuAtEnd = TimeSpan.Zero;
-            var options = new LoadOptions
+            LoadOptions options = CellOptions(endPoint, connections, size) with
             {
-                EndPoint = endPoint,
-                Connections = connections,
-                MessageSize = size,
-                Depth = _settings.Depth,
-                Warmup = _settings.Warmup,
-                Duration = _settings.Duration,
-                Rate = _settings.Rate,
-                Generator = _settings.Generator,
-                Threads = _settings.LoadThreads,
                 PhaseChanged = phase =>
                 {
                     if (phase == LoadPhase.Measuring)
@@ -145,13 +134,6 @@ internal sealed class BenchRunner
             _generator = Describe(result);
             return BenchRow.From(label, result, sampler is null ? null : cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
         }
-        finally
-        {
-            if (server is not null)
-            {
-                await server.DisposeAsync();
-            }
-        }
     }
 
     /// <summary>
@@ -161,25 +143,14 @@ internal sealed class BenchRunner
     /// </summary>
     private async Task<ScaleRow> RunScaleAsync(string label, BenchServer? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)
     {
-        ServerProcess? server = null;
-        try
+        (ServerProcess? server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
+        await using (server) // null for a --target: nothing of ours to stop
         {
-            (server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
-
             await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
             long? before = sampler?.MemoryBytes();
             long? idle = null;
-            var options = new LoadOptions
+            LoadOptions options = ScaleOptions(endPoint, connections) with
             {
-                EndPoint = endPoint,
-                Connections = connections,
-                MessageSize = _settings.Sizes[0],
-                Depth = 1,
-                MessagesPerConnection = 1,
-                Warmup = TimeSpan.Zero,
-                Duration = _settings.ScaleHold,
-                Generator = _settings.Generator,
-                Threads = _settings.LoadThreads,
                 PhaseChanged = phase =>
                 {
                     if (phase == LoadPhase.Finished)
@@ -205,14 +176,61 @@ internal sealed class BenchRunner
                 PeakThreads = sampler?.PeakThreads,
             };
         }
-        finally
+    }
+
+    /// <summary>
+    /// Checks the load of every cell and scale run before any server starts, with the load
+    /// generator's own rules (LoadOptions.Validate), so a setting it would refuse minutes into the
+    /// grid is one usage error now.
+    /// </summary>
+    /// <exception cref="CliException">A setting the load generator refuses.</exception>
+    public void CheckLoad()
+    {
+        var placeholder = new IPEndPoint(IPAddress.Loopback, 1); // never connected to: only the settings are checked
+        try
         {
-            if (server is not null)
+            foreach (int connections in _settings.Connections)
             {
-                await server.DisposeAsync();
+                foreach (int size in _settings.Sizes)
+                {
+                    CellOptions(placeholder, connections, size).Validate();
+                }
+            }
+
+            foreach (int connections in _settings.Scale)
+            {
+                ScaleOptions(placeholder, connections).Validate();
             }
         }
+        catch (ArgumentException exception)
+        {
+            throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0].TrimEnd('.'));
+        }
     }
+
+    /// <summary>The load of one grid cell.</summary>
+    private LoadOptions CellOptions(IPEndPoint endPoint, int connections, int size) => new()
+    {
+        EndPoint = endPoint,
+        Connections = connections,
+        MessageSize = size,
+        Depth = _settings.Depth,
+        Warmup = _settings.Warmup,
+        Duration = _settings.Duration,
+        Rate = _settings.Rate,
+        Generator = _settings.Generator,
+        Threads = _settings.LoadThreads,
+    };
+
+    /// <summary>The load of one scale run: every connection echoes one message of the first size, then is held idle.</summary>
+    private LoadOptions ScaleOptions(IPEndPoint endPoint, int connections) => CellOptions(endPoint, connections, _settings.Sizes[0]) with
+    {
+        Depth = 1,
+        Rate = null,
+        MessagesPerConnection = 1,
+        Warmup = TimeSpan.Zero,
+        Duration = _settings.ScaleHold,
+    };
 
     /// <summary>A fresh child server for <paramref name="model"/>, or the target (with its PID, if given) when there is no model.</summary>
     private async Task<(ServerProcess? Server, IPEndPoint EndPoint, int? Pid)> StartServerAsync(BenchServer? model, IPEndPoint? target, int connections, CancellationToken cancellationToken)

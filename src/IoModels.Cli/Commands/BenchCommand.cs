@@ -83,21 +83,8 @@ internal static class BenchCommand
             throw new CliException(ExitCode.UsageError, "--target-pid needs a --target");
         }
 
-        if (settings.Generator == LoadGeneratorKind.Epoll && !OperatingSystem.IsLinux())
-        {
-            throw new CliException(ExitCode.UsageError, "--generator epoll needs Linux; use auto or sockets here");
-        }
-
-        if (settings.Scale.Count > 0 && (!OperatingSystem.IsLinux() || settings.Generator == LoadGeneratorKind.Sockets))
-        {
-            throw new CliException(ExitCode.UsageError, "--scale needs the epoll load generator, so Linux and --generator auto or epoll");
-        }
-
-        // The limit LoadOptions.Validate enforces per run, checked here so it is a usage error before any server starts.
-        if (settings.Sizes.Any(size => (long)size * settings.Depth > 16 << 20))
-        {
-            throw new CliException(ExitCode.UsageError, "--depth times --size must be at most 16 MiB in flight per connection");
-        }
+        var runner = new BenchRunner(settings);
+        runner.CheckLoad(); // the load generator's own limits (depth x size, generator, scale), before any server starts
 
         // Checked before minutes of measuring, not after: a results file that cannot be written.
         CheckWritable("--output", settings.OutputFile);
@@ -113,7 +100,7 @@ internal static class BenchCommand
         }
 
         IAnsiConsole progressConsole = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(progress) });
-        BenchReport report = await new BenchRunner(settings).RunAsync(progressConsole, cancellationToken);
+        BenchReport report = await runner.RunAsync(progressConsole, cancellationToken);
 
         switch (settings.Format)
         {
@@ -155,10 +142,12 @@ internal static class BenchCommand
             await progress.WriteLineAsync($"chart: {string.Join(", ", charts)}");
         }
 
-        long mismatches = report.Runs.Sum(r => r.Mismatches);
+        // The scale runs check every echoed byte too: a wrong byte there fails the run just the same.
+        var wrong = report.Runs.Select(r => (r.Server, r.Mismatches)).Concat(report.Scale.Select(r => (r.Server, r.Mismatches))).Where(r => r.Mismatches > 0).ToArray();
+        long mismatches = wrong.Sum(r => r.Mismatches);
         if (mismatches > 0)
         {
-            string servers = string.Join(", ", report.Runs.Where(r => r.Mismatches > 0).Select(r => r.Server).Distinct());
+            string servers = string.Join(", ", wrong.Select(r => r.Server).Distinct());
             throw new CliException(ExitCode.Failure, $"{mismatches.ToString("N0", CultureInfo.InvariantCulture)} echoed bytes were wrong (from {servers}): not a correct uppercase echo");
         }
 

@@ -212,7 +212,7 @@ internal sealed partial class EpollLoadGenerator
         /// <summary>Starts one connect; true when it is in progress (the caller waits for it).</summary>
         private bool BeginConnect(ref ConnectionState connection, int index, int family)
         {
-            int fd = Interop.Connect.Socket(family, Interop.Connect.SOCK_STREAM | Interop.Connect.SOCK_NONBLOCK | Interop.Connect.SOCK_CLOEXEC, 0);
+            int fd = Interop.Connect.Socket(family, Interop.Connect.SOCK_STREAM | Interop.Accept4.SOCK_NONBLOCK | Interop.Accept4.SOCK_CLOEXEC, 0);
             if (fd < 0)
             {
                 ConnectFailures++; // EMFILE and the like: this connection cannot exist, the rest may
@@ -224,7 +224,7 @@ internal sealed partial class EpollLoadGenerator
             int result;
             fixed (byte* address = _owner._address)
             {
-                result = Interop.Connect.ConnectTo(fd, address, _owner._addressLength);
+                result = Interop.Connect.ConnectTo(fd, address, (uint)_owner._address.Length);
             }
 
             connection.Fd = fd;

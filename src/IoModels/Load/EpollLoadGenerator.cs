@@ -48,8 +48,7 @@ internal sealed partial class EpollLoadGenerator : IDisposable
     // Native, so the workers hand them to send(2) and compare against them without pinning.
     private readonly nint _pattern;
     private readonly nint _expected;
-    private readonly byte[] _address = new byte[Interop.Connect.MaxAddressSize];
-    private readonly uint _addressLength;
+    private readonly byte[] _address; // the endpoint as the OS's own struct sockaddr
     private readonly ManualResetEventSlim _go = new();
     private readonly ManualResetEventSlim _stop = new();
     private readonly double _nanosecondsPerTick = 1e9 / Stopwatch.Frequency;
@@ -65,7 +64,9 @@ internal sealed partial class EpollLoadGenerator : IDisposable
         _options = options;
         _pattern = Alphabet(26 + Chunk, (byte)'a');
         _expected = Alphabet(26 + Chunk, (byte)'A');
-        _addressLength = Interop.Connect.WriteAddress(options.EndPoint, _address);
+        // The runtime's SocketAddress holds the platform's native sockaddr (sockaddr_in or sockaddr_in6).
+        System.Net.SocketAddress native = options.EndPoint.Serialize();
+        _address = native.Buffer[..native.Size].ToArray();
     }
 
     /// <summary>Threads used when <see cref="LoadOptions.Threads"/> is not set: half the cores, at least one.</summary>
@@ -148,13 +149,16 @@ internal sealed partial class EpollLoadGenerator : IDisposable
             }
             else
             {
-                Task echoed = Task.WhenAll(workers.Select(w => w.Echoed));
-                if (await Task.WhenAny(echoed, Task.Delay(_options.ConnectTimeout, cancellationToken)) == echoed)
+                try
                 {
+                    await Task.WhenAll(workers.Select(w => w.Echoed)).WaitAsync(_options.ConnectTimeout, cancellationToken);
                     allEchoedAfter = Stopwatch.GetElapsedTime(connectStarted);
                 }
+                catch (TimeoutException)
+                {
+                    // Some connection never had all its echoes: AllEchoedAfter stays null, and the hold goes on.
+                }
 
-                cancellationToken.ThrowIfCancellationRequested();
                 _options.PhaseChanged?.Invoke(LoadPhase.Measuring);
                 holdStarted = Stopwatch.GetTimestamp();
                 await Task.Delay(_options.Duration, cancellationToken); // every connection open and idle

@@ -81,11 +81,11 @@ public sealed record LoadOptions
         Check(Duration > TimeSpan.Zero, "duration", "must be positive");
         Check(Rate is null || (Rate > 0 && double.IsFinite(Rate.Value)), "rate", "must be a positive number of messages per second");
         Check(MessagesPerConnection is null or (>= 1 and <= 1_000_000), "messages", "must be between 1 and 1000000");
-        Check(MessagesPerConnection is null || (OperatingSystem.IsLinux() && Generator != LoadGeneratorKind.Sockets), "messages", "(scale mode) needs the epoll generator, so Linux");
+        Check(MessagesPerConnection is null || (OperatingSystem.IsLinux() && Generator != LoadGeneratorKind.Sockets), "scale", "(a fixed number of messages per connection) needs the epoll load generator, so Linux and --generator auto or epoll");
         Check(MessagesPerConnection is null || Rate is null, "rate", "does not combine with a fixed number of messages per connection");
         Check(Threads is null or (>= 1 and <= 256), "load-threads", "must be between 1 and 256");
         Check(Enum.IsDefined(Generator), "generator", "must be auto, epoll or sockets");
-        Check(Generator != LoadGeneratorKind.Epoll || OperatingSystem.IsLinux(), "generator", "epoll needs Linux");
+        Check(Generator != LoadGeneratorKind.Epoll || OperatingSystem.IsLinux(), "generator", "epoll needs Linux; use auto or sockets here");
         Check(ConnectTimeout > TimeSpan.Zero, "connect-timeout", "must be positive");
     }
 

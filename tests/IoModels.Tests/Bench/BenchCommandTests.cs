@@ -77,6 +77,22 @@ public sealed class BenchCommandTests
     }
 
     [SkippableFact]
+    public async Task Wrong_bytes_in_a_scale_run_alone_fail_the_bench_too()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux(), "scale runs need the epoll load generator");
+
+        // Clean for bench's reachability probe and the grid's 2 connections; the 4 scale connections get flipped bits.
+        await using var server = new FaultyEchoServer(corruptEvery: 7, cleanConnections: 3);
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null,
+            "bench", "--target", $"127.0.0.1:{server.EndPoint.Port}", "--label", "broken", "--duration", "300ms", "--warmup", "0",
+            "--connections", "2", "--scale", "4", "--format", "csv");
+        Assert.True(exitCode == 1, $"exit {exitCode}: {stdout} {stderr}");
+        string grid = Assert.Single(stdout.Split('\n'), l => l.StartsWith("broken,2,32,", StringComparison.Ordinal));
+        Assert.Equal("0", grid.Split(',')[15]); // the grid's echoes were right: only the scale run's were wrong
+        Assert.Contains("echoed bytes were wrong (from broken)", stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Bench_scale_opens_the_connections_echoes_once_and_reports_memory_per_idle_connection()
     {
         Skip.IfNot(OperatingSystem.IsLinux(), "scale runs use the epoll load generator");
@@ -175,7 +191,7 @@ public sealed class BenchCommandTests
         { ["bench", "--scale", "0"], 2, "--scale must be a comma-separated list of whole numbers from 1 to 100000, not '0'" },
         { ["bench", "--generator", "fast"], 2, "--generator must be one of auto, epoll, sockets, not 'fast'" },
         { ["bench", "--load-threads", "300"], 2, "--load-threads must be a whole number from 0 to 256, not '300'" },
-        { ["bench", "--scale", "10", "--generator", "sockets"], 2, "--scale needs the epoll load generator" },
+        { ["bench", "--scale", "10", "--generator", "sockets"], 2, "--scale (a fixed number of messages per connection) needs the epoll load generator" },
         { ["bench", "--model", "epoll --frob"], 2, "--model 'epoll --frob': Unrecognized command or argument '--frob'" },
         { ["bench", "--model", "epoll --loops 0"], 2, "--model 'epoll --loops 0': --loops must be a whole number from 1 to 256" },
         { ["bench", "--model", "epoll --port 5"], 2, "--model 'epoll --port 5': bench sets --port on every server itself" },

@@ -7,7 +7,8 @@ namespace IoModels.Tests.Load;
 /// <summary>
 /// A test-only echo server that gets the protocol wrong on purpose, to prove the load generator
 /// notices: it uppercases correctly except that it flips one bit of every <c>corruptEvery</c>-th byte
-/// of each connection's stream, or closes each connection after <c>closeAfter</c> bytes.
+/// of each connection's stream (sparing the first <c>cleanConnections</c> it accepts), or closes
+/// each connection after <c>closeAfter</c> bytes.
 /// </summary>
 internal sealed class FaultyEchoServer : IAsyncDisposable
 {
@@ -16,11 +17,13 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
     private readonly List<Task> _tasks = [];
     private readonly int _corruptEvery;
     private readonly long _closeAfter;
+    private readonly int _cleanConnections;
     private readonly Task _acceptLoop;
 
-    public FaultyEchoServer(int corruptEvery = 0, long closeAfter = long.MaxValue)
+    public FaultyEchoServer(int corruptEvery = 0, long closeAfter = long.MaxValue, int cleanConnections = 0)
     {
         _corruptEvery = corruptEvery;
+        _cleanConnections = cleanConnections;
         _closeAfter = closeAfter;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen();
@@ -31,6 +34,7 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
 
     private async Task AcceptLoopAsync()
     {
+        int accepted = 0;
         while (!_stop.IsCancellationRequested)
         {
             Socket client;
@@ -45,12 +49,13 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
 
             lock (_tasks)
             {
-                _tasks.Add(Task.Run(() => ServeAsync(client)));
+                bool corrupt = _corruptEvery > 0 && ++accepted > _cleanConnections;
+                _tasks.Add(Task.Run(() => ServeAsync(client, corrupt)));
             }
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(Socket client, bool corrupt)
     {
         using (client)
         {
@@ -69,7 +74,7 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
                     for (int i = 0; i < received; i++, position++)
                     {
                         buffer[i] = AsciiUpper.ToUpper(buffer[i]);
-                        if (_corruptEvery > 0 && position % _corruptEvery == _corruptEvery - 1)
+                        if (corrupt && position % _corruptEvery == _corruptEvery - 1)
                         {
                             buffer[i] ^= 0x01;
                         }

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
@@ -16,15 +14,10 @@ internal static partial class Interop
     [SupportedOSPlatform("linux")]
     internal static unsafe partial class Connect
     {
-        internal const int SOCK_STREAM = 1;
-        internal const int SOCK_NONBLOCK = 0x800;
-        internal const int SOCK_CLOEXEC = 0x80000;
+        internal const int SOCK_STREAM = 1; // SOCK_NONBLOCK and SOCK_CLOEXEC: see Accept4
         internal const int SOL_SOCKET = 1;
         internal const int SO_ERROR = 4;
         internal const int EINPROGRESS = 115;
-
-        /// <summary>sizeof(struct sockaddr_in6), the larger of the two families written here.</summary>
-        internal const int MaxAddressSize = 28;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "socket", SetLastError = true)]
         internal static partial int Socket(int domain, int type, int protocol);
@@ -34,29 +27,6 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "getsockopt", SetLastError = true)]
         internal static partial int GetSockOpt(int fd, int level, int name, void* value, uint* length);
-
-        /// <summary>
-        /// Writes <paramref name="endPoint"/> as a Linux <c>struct sockaddr_in</c> (16 bytes: family,
-        /// port in network order, address) or <c>sockaddr_in6</c> (28 bytes: family, port, flow info,
-        /// address, scope) into <paramref name="destination"/>; returns the length.
-        /// </summary>
-        internal static uint WriteAddress(IPEndPoint endPoint, Span<byte> destination)
-        {
-            destination[..MaxAddressSize].Clear();
-            bool v6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
-            MemoryMarshal.Write(destination, (ushort)(v6 ? SockAddr.AF_INET6 : SockAddr.AF_INET));
-            destination[2] = (byte)(endPoint.Port >> 8);
-            destination[3] = (byte)endPoint.Port;
-            if (!v6)
-            {
-                endPoint.Address.TryWriteBytes(destination[4..8], out _);
-                return 16;
-            }
-
-            endPoint.Address.TryWriteBytes(destination[8..24], out _);
-            MemoryMarshal.Write(destination[24..], (uint)endPoint.Address.ScopeId);
-            return MaxAddressSize;
-        }
 
         /// <summary>The error a non-blocking connect ended with (0: connected), read once it is writable.</summary>
         internal static int PendingError(int fd)
