@@ -9,7 +9,10 @@ namespace IoModels.Cli.Bench;
 /// </summary>
 internal sealed record BenchServer(ModelInfo Model, IReadOnlyList<string> ServeOptions)
 {
-    /// <summary>Options bench sets on every child itself; a variant that set them would not be measured as asked.</summary>
+    /// <summary>
+    /// Options that are bench's to decide: it starts every child on loopback port 0, quiet, with its
+    /// own connection limit and port file; a dashboard or trace would be part of what is measured.
+    /// </summary>
     private static readonly string[] s_reserved = ["--model", "-m", "--host", "--port", "--port-file", "--log-level", "--max-connections", "--dashboard", "--trace"];
 
     /// <summary>The name in the results: the model, then its options as given.</summary>
@@ -29,7 +32,7 @@ internal sealed record BenchServer(ModelInfo Model, IReadOnlyList<string> ServeO
             string name = option.Split('=', ':')[0];
             if (s_reserved.Contains(name, StringComparer.Ordinal))
             {
-                throw new CliException(ExitCode.UsageError, $"--model '{entry}': bench sets {name} on every server itself; give only the model's own options");
+                throw new CliException(ExitCode.UsageError, $"--model '{entry}': {name} is bench's to set (every server runs quiet on loopback port 0); give only the model's own options");
             }
         }
 

@@ -194,8 +194,9 @@ public sealed class BenchCommandTests
         { ["bench", "--scale", "10", "--generator", "sockets"], 2, "--scale (a fixed number of messages per connection) needs the epoll load generator" },
         { ["bench", "--model", "epoll --frob"], 2, "--model 'epoll --frob': Unrecognized command or argument '--frob'" },
         { ["bench", "--model", "epoll --loops 0"], 2, "--model 'epoll --loops 0': --loops must be a whole number from 1 to 256" },
-        { ["bench", "--model", "epoll --port 5"], 2, "--model 'epoll --port 5': bench sets --port on every server itself" },
-        { ["bench", "--model", "epoll --log-level=debug"], 2, "bench sets --log-level on every server itself" },
+        { ["bench", "--model", "epoll --port 5"], 2, "--model 'epoll --port 5': --port is bench's to set" },
+        { ["bench", "--model", "epoll --log-level=debug"], 2, "--log-level is bench's to set" },
+        { ["bench", "--model", "epoll --trace"], 2, "--trace is bench's to set" },
         // Valid syntax that serve itself refuses once it runs: serve's own line and exit code come through.
         { ["bench", "--model", "epoll --inline-completions", "--duration", "1s"], 2, "the epoll --inline-completions server exited with code 2 before listening: iomodels: --inline-completions applies to --model async only" },
     };
