@@ -18,6 +18,14 @@ public enum EchoCounter
     ConnectionsTimedOut,
     /// <summary>Connections that ended with a reset or abort rather than an orderly close.</summary>
     ConnectionsReset,
+    /// <summary>Connections open when stop began that got every echo and then an orderly close (FIN).</summary>
+    ConnectionsDrained,
+    /// <summary>Connections still open at the drain deadline, cut with a reset (echoes may be lost: see <see cref="BytesNotEchoed"/>).</summary>
+    ConnectionsCutAtStop,
+    /// <summary>Bytes received and never echoed because their connection was cut at the drain deadline: 0 in a clean drain.</summary>
+    BytesNotEchoed,
+    /// <summary>Bytes read and thrown away while stopping: input that arrived after the server stopped reading, read only so that closing sends FIN, not a reset.</summary>
+    BytesDiscarded,
     /// <summary>Bytes received from clients.</summary>
     BytesIn,
     /// <summary>Bytes echoed back to clients.</summary>

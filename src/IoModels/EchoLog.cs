@@ -30,11 +30,16 @@ public static class EchoLog
     public static void Fault(ILogger log, string model, Exception exception) =>
         log.Error(exception, "{Model} engine fault (a bug): {Message}", model, exception.Message);
 
-    public static void Stopping(ILogger log, string model, long active) =>
-        log.Information("{Model} stopping: no new connections, closing {Active} open", model, active);
+    public static void Stopping(ILogger log, string model, long active, TimeSpan deadline) =>
+        log.Information("{Model} stopping: no new connections or reads; draining {Active} open (echoes out, then FIN) for at most {Deadline} ms",
+            model, active, (long)deadline.TotalMilliseconds);
 
-    public static void Stopped(ILogger log, string model) =>
-        log.Information("{Model} stopped; every engine thread has ended", model);
+    public static void DrainDeadline(ILogger log, string model, long remaining) =>
+        log.Warning("{Model} drain deadline passed with {Remaining} connections open: resetting them", model, remaining);
+
+    public static void Stopped(ILogger log, string model, long drained, long cut, long notEchoed) =>
+        log.Information("{Model} stopped; every engine thread has ended: {Drained} connections drained, {Cut} reset at the deadline, {NotEchoed} bytes read and never echoed",
+            model, drained, cut, notEchoed);
 
     public static void Note(ILogger log, string model, string text) =>
         log.Information("{Model}: {Note}", model, text);
@@ -152,6 +157,8 @@ public enum CloseReason
     Reset,
     /// <summary>No traffic for the idle timeout.</summary>
     IdleTimeout,
-    /// <summary>The server is stopping.</summary>
+    /// <summary>The server stopped: every echo was sent, our side was shut down (FIN) and the client then closed.</summary>
+    Drained,
+    /// <summary>The server stopped and the drain deadline passed (or the engine could not drain): cut with a reset.</summary>
     ServerStopping,
 }

@@ -10,7 +10,7 @@ namespace IoModels;
 /// listener, admitting or refusing connections against the limit, counting the threads it starts
 /// and joining them on stop, and the open/close bookkeeping and log lines.
 /// </summary>
-public abstract class EchoServerBase : IEchoServer
+public abstract partial class EchoServerBase : IEchoServer
 {
     private static long s_nextConnectionId;
 
@@ -19,7 +19,9 @@ public abstract class EchoServerBase : IEchoServer
     private Socket? _listener;
     private IPEndPoint? _localEndPoint;
     private Task? _stopTask;
+    private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopping;
+    private volatile bool _aborting;
     private long _refusedSinceLog;
     private long _lastRefusalLog = long.MinValue;
 
@@ -46,8 +48,18 @@ public abstract class EchoServerBase : IEchoServer
     /// <summary>Step narration for <c>serve --trace</c>: call <see cref="TraceAggregator.Record"/> at each step; free when tracing is off.</summary>
     protected TraceAggregator Trace { get; }
 
-    /// <summary>True once <see cref="StopAsync"/> has begun: errors from closed sockets are then expected.</summary>
+    /// <summary>
+    /// True once <see cref="StopAsync"/> has begun: the listener is closed, so accept errors are expected,
+    /// and engines drain (see <see cref="EchoServerBase"/>'s Drain partial): no new reads, every pending
+    /// echo sent, then FIN.
+    /// </summary>
     protected bool Stopping => _stopping;
+
+    /// <summary>
+    /// True once draining is over: every connection closed, or the drain deadline passed. Engine loops
+    /// end now; what is still open is cut with a reset in <see cref="StopCoreAsync"/>.
+    /// </summary>
+    protected bool Aborting => _aborting;
 
     /// <summary>Engines that run one listener per loop set this to bind with SO_REUSEPORT.</summary>
     protected virtual bool ReusePort => false;
@@ -112,8 +124,18 @@ public abstract class EchoServerBase : IEchoServer
     protected abstract void StartCore(Socket listener);
 
     /// <summary>
-    /// Closes every connection and wakes every engine thread so it can end. The listener is already
-    /// closed when this runs. Threads started with <see cref="StartThread"/> are joined afterwards.
+    /// Stop has begun (<see cref="Stopping"/> is true, the listener is closed): wake whatever waits so it
+    /// starts draining. Engines whose loops wake by themselves (the listener's close is an event they
+    /// see) need not override it.
+    /// </summary>
+    protected virtual void BeginDrain()
+    {
+    }
+
+    /// <summary>
+    /// Draining is over (<see cref="Aborting"/> is true): cut every connection still open with a reset
+    /// (counting what it leaves unechoed) and wake every engine thread so it can end. Threads started
+    /// with <see cref="StartThread"/> are joined afterwards.
     /// </summary>
     protected abstract Task StopCoreAsync();
 
@@ -123,14 +145,32 @@ public abstract class EchoServerBase : IEchoServer
         using TraceAggregator trace = Trace; // the last trace summary is written once every thread has ended
         if (_listener is null)
         {
+            _aborting = true;
             return; // never started, or failed to start: nothing runs
         }
 
-        EchoLog.Stopping(Log, Model, Statistics[EchoCounter.ConnectionsActive]);
+        EchoLog.Stopping(Log, Model, Statistics[EchoCounter.ConnectionsActive], Options.DrainTimeout);
         _listener.Dispose();
+        if (Statistics[EchoCounter.ConnectionsActive] == 0)
+        {
+            _allClosed.TrySetResult(); // nothing to drain; a close from now on would also see 0 and set it
+        }
+
+        BeginDrain();
+        try
+        {
+            await _allClosed.Task.WaitAsync(Options.DrainTimeout);
+        }
+        catch (TimeoutException)
+        {
+            // Expected when a client does not read its echoes or does not close: what is left is cut below.
+            EchoLog.DrainDeadline(Log, Model, Statistics[EchoCounter.ConnectionsActive]);
+        }
+
+        _aborting = true;
         await StopCoreAsync();
         await Task.Run(JoinThreads);
-        EchoLog.Stopped(Log, Model);
+        EchoLog.Stopped(Log, Model, Statistics[EchoCounter.ConnectionsDrained], Statistics[EchoCounter.ConnectionsCutAtStop], Statistics[EchoCounter.BytesNotEchoed]);
     }
 
     private void JoinThreads()
@@ -275,7 +315,7 @@ public abstract class EchoServerBase : IEchoServer
         }
 
         connection.Closed = true;
-        if (reason == CloseReason.ClientClosed)
+        if (reason == CloseReason.ClientClosed && !connection.SendShut)
         {
             try
             {
@@ -287,25 +327,50 @@ public abstract class EchoServerBase : IEchoServer
             }
         }
 
+        long unechoed = connection.Output.Count;
         connection.Output.Dispose();
-        SocketSetup.CloseQuietly(connection.Socket); // for the signal engine this also ends SIGIO for it
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
+        if (reason == CloseReason.ServerStopping)
+        {
+            SocketSetup.Abort(connection.Socket); // the drain deadline passed: a reset, not a FIN after bytes nobody will read
+        }
+        else
+        {
+            SocketSetup.CloseQuietly(connection.Socket); // for the signal engine this also ends SIGIO for it
+        }
+
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
     }
 
-    /// <summary>Counts a connection out and logs why it ended. The caller closes the socket.</summary>
-    protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason)
+    /// <summary>
+    /// Counts a connection out and logs why it ended; <paramref name="unechoed"/> is what it had received
+    /// and not yet echoed (counted as lost only when stop cut it). The caller closes the socket. The last
+    /// close while stopping ends the drain.
+    /// </summary>
+    protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason, long unechoed = 0)
     {
-        Statistics.Decrement(EchoCounter.ConnectionsActive);
-        if (reason == CloseReason.Reset)
+        switch (reason)
         {
-            Statistics.Increment(EchoCounter.ConnectionsReset);
-        }
-        else if (reason == CloseReason.IdleTimeout)
-        {
-            Statistics.Increment(EchoCounter.ConnectionsTimedOut);
+            case CloseReason.Reset:
+                Statistics.Increment(EchoCounter.ConnectionsReset);
+                break;
+            case CloseReason.IdleTimeout:
+                Statistics.Increment(EchoCounter.ConnectionsTimedOut);
+                break;
+            case CloseReason.ServerStopping:
+                Statistics.Increment(EchoCounter.ConnectionsCutAtStop);
+                Statistics.Add(EchoCounter.BytesNotEchoed, unechoed);
+                break;
+            case CloseReason.Drained:
+            case CloseReason.ClientClosed when Stopping:
+                Statistics.Increment(EchoCounter.ConnectionsDrained);
+                break;
         }
 
         EchoLog.Closed(Log, Model, id, remote, bytesIn, bytesOut, reason);
+        if (Statistics.Decrement(EchoCounter.ConnectionsActive) == 0 && Stopping)
+        {
+            _allClosed.TrySetResult();
+        }
     }
 
     /// <summary>The remote endpoint, or null once the socket can no longer say (reset or closed).</summary>

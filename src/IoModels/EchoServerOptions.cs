@@ -40,6 +40,13 @@ public sealed record EchoServerOptions
     /// <summary>A connection that neither sends nor receives for this long is closed. Null: never.</summary>
     public TimeSpan? IdleTimeout { get; init; }
 
+    /// <summary>
+    /// How long stop waits for connections to drain (echoes sent, FIN, the client closes) before it
+    /// resets what is left. 5 s: a few round trips of a slow link and a 64 KiB buffer at modest rates,
+    /// short enough that Ctrl+C still feels prompt. Zero cuts every connection at once.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Where the engine logs. Defaults to a logger that drops everything.</summary>
     public Serilog.ILogger Logger { get; init; } = Serilog.Core.Logger.None;
 
@@ -71,6 +78,7 @@ public sealed record EchoServerOptions
         Check(OutputBufferLimit >= BufferSize, "output-buffer", "must be at least the buffer size");
         Check(MaxConnections >= 1, "max-connections", "must be at least 1");
         Check(IdleTimeout is null || IdleTimeout > TimeSpan.Zero, "idle-timeout", "must be positive");
+        Check(DrainTimeout >= TimeSpan.Zero, "drain-timeout", "must not be negative");
         Check(Workers >= 0, "workers", "must be 0 (thread per connection) or more");
         Check(PollInterval >= TimeSpan.Zero, "poll-interval", "must not be negative");
         Check(SelectTimeout > TimeSpan.Zero, "select-timeout", "must be positive");

@@ -10,8 +10,8 @@ public sealed class EchoStatistics
 
     private readonly long[] _values = new long[CounterCount];
 
-    /// <summary>Adds <paramref name="delta"/> (may be negative for gauges) and raises the gauge's peak if needed.</summary>
-    public void Add(EchoCounter counter, long delta)
+    /// <summary>Adds <paramref name="delta"/> (may be negative for gauges) and raises the gauge's peak if needed. Returns the new value.</summary>
+    public long Add(EchoCounter counter, long delta)
     {
         long value = Interlocked.Add(ref _values[(int)counter], delta);
         EchoCounter? peak = PeakOf(counter);
@@ -30,13 +30,15 @@ public sealed class EchoStatistics
                 seen = previous;
             }
         }
+
+        return value;
     }
 
     /// <summary>Adds one.</summary>
-    public void Increment(EchoCounter counter) => Add(counter, 1);
+    public long Increment(EchoCounter counter) => Add(counter, 1);
 
     /// <summary>Subtracts one (gauges only).</summary>
-    public void Decrement(EchoCounter counter) => Add(counter, -1);
+    public long Decrement(EchoCounter counter) => Add(counter, -1);
 
     /// <summary>The current value.</summary>
     public long this[EchoCounter counter] => Volatile.Read(ref _values[(int)counter]);

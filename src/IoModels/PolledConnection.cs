@@ -29,6 +29,9 @@ public sealed class PolledConnection(Socket socket, long id, EndPoint? remote, O
     /// <summary>The client shut down its sending side; close once <see cref="Output"/> is empty.</summary>
     public bool ReceivedEnd { get; set; }
 
+    /// <summary>Stopping: every echo is out and our sending side is shut down (FIN sent); input is now read only to be discarded.</summary>
+    public bool SendShut { get; set; }
+
     /// <summary>Closed already: a second close is a no-op.</summary>
     public bool Closed { get; set; }
 }

@@ -64,6 +64,36 @@ public static class SocketSetup
         }
     }
 
+    /// <summary>
+    /// Closes <paramref name="socket"/> with a reset (SO_LINGER 0): what is still unsent is dropped and
+    /// the client sees ECONNRESET at once, not a FIN after bytes that will never be read. Used at the
+    /// drain deadline only.
+    /// </summary>
+    public static void Abort(Socket socket)
+    {
+        try
+        {
+            socket.LingerState = new LingerOption(enable: true, seconds: 0);
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Expected: the peer already reset or the socket is closed; closing below is all that is left to do.
+        }
+
+        CloseQuietly(socket);
+    }
+
+    /// <summary><see cref="Abort(Socket)"/> for a raw descriptor: SO_LINGER 0 for a reset, then close(2). Returns close's result.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    [System.Runtime.Versioning.SupportedOSPlatform("macos")]
+    [System.Runtime.Versioning.SupportedOSPlatform("freebsd")]
+    public static unsafe int AbortDescriptor(int fd)
+    {
+        var linger = new Interop.Libc.Linger { OnOff = 1, Seconds = 0 };
+        _ = Interop.Libc.SetSockOpt(fd, Interop.Libc.SOL_SOCKET, Interop.Libc.SO_LINGER, &linger, (uint)sizeof(Interop.Libc.Linger)); // a failure leaves an ordinary close, which is still a close
+        return Interop.Libc.Close(fd);
+    }
+
     private static void SetReuseAddress(Socket socket)
     {
         // Raw option numbers, because the managed ReuseAddress option means more than SO_REUSEADDR on Unix.

@@ -25,7 +25,8 @@ namespace IoModels.NonBlocking;
 ///    stops reading is held to the buffer (backpressure) and the kernel's windows do the rest.
 /// 5. End of stream from a client: flush what is left, then shut our side down and close. A reset
 ///    closes at once. Idle connections are found during the sweep, because the sweep is the only
-///    clock this model has.
+///    clock this model has. Stop is one more state of the same sweep: no accepting, no reading,
+///    the pending echoes sent, then FIN (<see cref="EchoServerBase.DrainStep"/>).
 /// 6. Accepting asks too: <see cref="NonBlockingAccept"/> returns "nobody waiting" as a value
 ///    (accept(2) on Unix) because the managed Accept would throw an exception on every sweep.
 /// </remarks>
@@ -54,7 +55,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         long acceptPausedUntil = 0;
         try
         {
-            while (!Stopping)
+            while (!Aborting)
             {
                 Statistics.Increment(EchoCounter.Sweeps);
                 long now = Environment.TickCount64;
@@ -62,7 +63,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                 long wouldBlockBefore = Statistics[EchoCounter.WouldBlock];
 
                 // 1. Accept every client waiting in the backlog, until accept says "would block".
-                if (now >= acceptPausedUntil)
+                if (now >= acceptPausedUntil && !Stopping)
                 {
                     didSomething |= AcceptWaiting(listener, backoff, ref acceptPausedUntil);
                 }
@@ -156,7 +157,8 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         bool moved = false;
 
         // Receive only into free space: a full buffer means this client is not reading its echoes.
-        if (!connection.ReceivedEnd && connection.Output.FreeSpace > 0)
+        // Stopping: nothing new is read; the drain step below ends the connection instead.
+        if (!Stopping && !connection.ReceivedEnd && connection.Output.FreeSpace > 0)
         {
             Span<byte> target = connection.Output.GetWriteSpan();
             target = target[..Math.Min(target.Length, Options.BufferSize)];
@@ -221,7 +223,11 @@ public sealed class NonBlockingEchoServer : EchoServerBase
             connection.LastActive = now;
         }
 
-        if (connection.ReceivedEnd && connection.Output.IsEmpty)
+        if (Stopping)
+        {
+            moved |= DrainStep(connection) | connection.Closed;
+        }
+        else if (connection.ReceivedEnd && connection.Output.IsEmpty)
         {
             Close(connection, CloseReason.ClientClosed); // every echo is out: end our side too
         }
@@ -233,9 +239,12 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         return moved;
     }
 
+    // Only signals: the engine thread owns every socket. It sees Stopping and drains, then sees
+    // Aborting, cuts what is left and ends. A set signal also ends the poll-interval sleep for good.
+    protected override void BeginDrain() => _stopSignal.Set();
+
     protected override Task StopCoreAsync()
     {
-        // Only a signal: the engine thread owns every socket, sees Stopping, closes them all and ends.
         _stopSignal.Set();
         return Task.CompletedTask;
     }

@@ -88,13 +88,13 @@ public sealed class SelectEchoServer : EchoServerBase
         long acceptPausedUntil = 0;
         try
         {
-            while (!Stopping)
+            while (!Aborting)
             {
                 // 1. Build the lists again: Select left only the ready sockets in them last time.
                 long now = Environment.TickCount64;
                 _readList.Clear();
                 _writeList.Clear();
-                bool listening = now >= acceptPausedUntil;
+                bool listening = now >= acceptPausedUntil && !Stopping;
                 if (listening)
                 {
                     _readList.Add(listener);
@@ -106,9 +106,9 @@ public sealed class SelectEchoServer : EchoServerBase
                     {
                         _writeList.Add(connection.Socket);
                     }
-                    else if (!connection.ReceivedEnd)
+                    else if (!connection.ReceivedEnd || Stopping)
                     {
-                        _readList.Add(connection.Socket);
+                        _readList.Add(connection.Socket); // stopping: readable means input to discard, or the client's close
                     }
                 }
 
@@ -130,7 +130,7 @@ public sealed class SelectEchoServer : EchoServerBase
                 }
                 catch (ObjectDisposedException) when (Stopping)
                 {
-                    return; // expected: stop closed the listener between building the list and the call
+                    continue; // expected: stop closed the listener between building the list and the call; drain without it
                 }
 
                 int ready = _readList.Count + _writeList.Count;
@@ -141,9 +141,9 @@ public sealed class SelectEchoServer : EchoServerBase
                     Statistics.Increment(EchoCounter.WaitTimeouts);
                 }
 
-                if (Stopping)
+                if (Aborting)
                 {
-                    return; // closing the listener woke us: it shows as "ready"
+                    return; // the drain is over: the finally block cuts what is left
                 }
 
                 // 3. Serve only what is ready: new clients, data to read, room to write.
@@ -152,7 +152,10 @@ public sealed class SelectEchoServer : EchoServerBase
                 {
                     if (socket == listener)
                     {
-                        AcceptWaiting(listener, backoff, ref acceptPausedUntil);
+                        if (!Stopping)
+                        {
+                            AcceptWaiting(listener, backoff, ref acceptPausedUntil);
+                        }
                     }
                     else
                     {
@@ -250,6 +253,12 @@ public sealed class SelectEchoServer : EchoServerBase
     /// <summary>The socket is readable: data, the client's end of stream, or an error is there.</summary>
     private void Receive(PolledConnection connection, long now)
     {
+        if (Stopping)
+        {
+            DrainStep(connection); // stopping: nothing new is read for echoing
+            return;
+        }
+
         Span<byte> target = connection.Output.GetWriteSpan();
         target = target[..Math.Min(target.Length, Options.BufferSize)];
         Statistics.Increment(EchoCounter.ReceiveCalls);
@@ -320,7 +329,11 @@ public sealed class SelectEchoServer : EchoServerBase
         {
             if (!connection.Closed)
             {
-                if (connection.ReceivedEnd && connection.Output.IsEmpty)
+                if (Stopping)
+                {
+                    DrainStep(connection); // once its echoes are out: FIN, then discard until the client closes
+                }
+                else if (connection.ReceivedEnd && connection.Output.IsEmpty)
                 {
                     Close(connection, CloseReason.ClientClosed);
                 }
@@ -345,10 +358,12 @@ public sealed class SelectEchoServer : EchoServerBase
         }
     }
 
+    // Only signals: the engine thread owns every socket. A Select in progress returns within its
+    // timeout; the thread then drains (Stopping), and later cuts what is left and ends (Aborting).
+    protected override void BeginDrain() => _stopSignal.Set();
+
     protected override Task StopCoreAsync()
     {
-        // Only a signal. Closing the listener (done by the base) already woke a Select that watches it;
-        // the engine thread then closes every connection itself and ends.
         _stopSignal.Set();
         return Task.CompletedTask;
     }

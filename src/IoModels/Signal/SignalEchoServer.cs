@@ -112,7 +112,7 @@ public sealed class SignalEchoServer : EchoServerBase
         bool moreWork = false;
         try
         {
-            while (!Stopping)
+            while (!Aborting)
             {
                 bool woken = false;
                 if (!moreWork)
@@ -127,16 +127,16 @@ public sealed class SignalEchoServer : EchoServerBase
                 }
 
                 _signalled.Reset(); // before the sweep: a signal from now on sets it again (point 5)
-                if (Stopping)
+                if (Aborting)
                 {
-                    break;
+                    break; // the drain is over: the finally block cuts what is left
                 }
 
                 // The signal did not say which socket: try them all, the listener first.
                 Statistics.Increment(EchoCounter.Sweeps);
                 long triedBefore = Statistics[EchoCounter.SocketsScanned], readyBefore = Statistics[EchoCounter.ReadyEvents];
                 long now = Environment.TickCount64;
-                if (now >= acceptResumesAt)
+                if (now >= acceptResumesAt && !Stopping)
                 {
                     acceptResumesAt = AcceptUntilWouldBlock(listener, backoff, headroom, now);
                 }
@@ -267,6 +267,13 @@ public sealed class SignalEchoServer : EchoServerBase
             return Drop(connection, Classify(error));
         }
 
+        if (Stopping)
+        {
+            // Nothing new is read for echoing: once the echoes are out, FIN, then discard until the client closes.
+            moreWork |= DrainStep(connection);
+            return !connection.Closed;
+        }
+
         for (int receives = 0; !connection.ReceivedEnd && !connection.Output.IsFull; receives++)
         {
             if (receives == MaxReceivesPerVisit)
@@ -369,9 +376,12 @@ public sealed class SignalEchoServer : EchoServerBase
         return false;
     }
 
+    // The listener is closed; wake the thread so it drains (Stopping), and later so it cuts what is
+    // left and ends (Aborting). It owns every socket, so these are only signals.
+    protected override void BeginDrain() => _signalled.Set();
+
     protected override Task StopCoreAsync()
     {
-        // The listener is closed; wake the thread so it sees Stopping and closes every connection itself.
         _signalled.Set();
         return Task.CompletedTask;
     }
