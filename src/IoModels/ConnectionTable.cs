@@ -51,9 +51,14 @@ public sealed class ConnectionTable
         /// <summary><see cref="LastActive"/> once an idle sweep has closed the connection.</summary>
         private const long ClosedForIdle = long.MinValue;
 
+        private const int Reading = 0;
+        private const int Echoing = 1;
+        private const int Shut = 2;
+
         private long _bytesIn;
         private long _bytesOut;
         private int _activity;
+        private int _phase; // Reading, Echoing or Shut: the stop-time handshake below
         private long _lastActive = Environment.TickCount64;
 
         internal Entry(long id, EndPoint? remote, Socket? socket)
@@ -89,6 +94,23 @@ public sealed class ConnectionTable
         /// <summary>Marks the connection closed for idleness if it has been silent since <paramref name="seen"/>; true if this call marked it.</summary>
         public bool TryCloseForIdle(long seen) =>
             seen != ClosedForIdle && Interlocked.CompareExchange(ref _lastActive, ClosedForIdle, seen) == seen;
+
+        // ---- Graceful stop for engines whose connections are served by their own thread or async flow ----
+        // Exactly one of the owner and the stopper shuts the sending side down (FIN), and only while the
+        // owner holds no unsent echo: the owner marks each echo's start and end, the stopper may take a
+        // connection that is reading, and the owner takes the ones that were echoing when it sees Stopping.
+
+        /// <summary>Owner: a receive returned data. False if the stopper shut the connection first: that input arrived after stop began and is discarded.</summary>
+        public bool TryBeginEcho() => Interlocked.CompareExchange(ref _phase, Echoing, Reading) == Reading;
+
+        /// <summary>Owner: the echo is sent; back to reading.</summary>
+        public void EndEcho() => Volatile.Write(ref _phase, Reading);
+
+        /// <summary>Owner or stopper: claims the shutdown of a connection with no echo in hand. True for the one caller that must now shut the sending side down.</summary>
+        public bool TryShut() => Interlocked.CompareExchange(ref _phase, Shut, Reading) == Reading;
+
+        /// <summary>The sending side is shut down (or being shut down) for stop: input is now only discarded.</summary>
+        public bool IsShut => Volatile.Read(ref _phase) == Shut;
 
         public void Received(long count) => Volatile.Write(ref _bytesIn, _bytesIn + count);
 

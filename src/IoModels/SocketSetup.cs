@@ -64,6 +64,19 @@ public static class SocketSetup
         }
     }
 
+    /// <summary>Shuts the sending side down (FIN) from a thread that does not own the socket; a socket that is already reset or closed needs nothing more.</summary>
+    public static void ShutdownSendQuietly(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Expected: the client reset or the owner closed the socket meanwhile; the owner sees that on its next call.
+        }
+    }
+
     /// <summary>
     /// Closes <paramref name="socket"/> with a reset (SO_LINGER 0): what is still unsent is dropped and
     /// the client sees ECONNRESET at once, not a FIN after bytes that will never be read. Used at the

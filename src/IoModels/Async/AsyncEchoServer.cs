@@ -26,6 +26,10 @@ namespace IoModels.Async;
 /// 4. The awaitable is one reusable SocketAsyncEventArgs per connection: no allocation per message.
 /// 5. Backpressure: the next receive starts only after the echo was fully sent, so a client that
 ///    stops reading stalls its own connection at one buffer and nothing else.
+/// 6. Stop drains: a connection waiting in its zero-byte receive holds no data, so stop shuts its
+///    sending side down (FIN) from outside; one that is echoing finishes and shuts down itself.
+///    Then it reads and discards until the client closes (ConnectionTable.Entry.TryShut decides
+///    which of the two does it, exactly once).
 /// </remarks>
 public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
 {
@@ -114,19 +118,25 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     {
         EndPoint? remote = RemoteOf(client);
         ConnectionTable.Entry listed = _listing.Add(id, remote, client);
-        if (Stopping)
-        {
-            SocketSetup.CloseQuietly(client); // stop may have swept the set before this connection joined it
-        }
-
         await Task.Yield(); // leave the accept loop's thread at once; everything below is this connection's
         using var operation = new SocketAwaitableEventArgs();
-        long bytesIn = 0, bytesOut = 0;
+        long bytesIn = 0, bytesOut = 0, unsent = 0;
         CloseReason reason = CloseReason.ServerStopping;
         try
         {
             while (true)
             {
+                if (Stopping && listed.TryShut())
+                {
+                    client.Shutdown(SocketShutdown.Send); // stopping, no echo in hand: FIN now (stop may have listed us too late to do it)
+                }
+
+                if (listed.IsShut)
+                {
+                    reason = await DiscardAsync(client, operation);
+                    break;
+                }
+
                 // Phase 1, waiting for data, with no buffer: completes when data (or end of stream) is there.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
                 ValueTask<SocketResult> waiting = operation.ReceiveAsync(client, Memory<byte>.Empty);
@@ -148,6 +158,11 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                     break;
                 }
 
+                if (!listed.TryBeginEcho())
+                {
+                    continue; // stop shut our side while we waited: nothing was read, so the top of the loop discards
+                }
+
                 byte[] buffer = ArrayPool<byte>.Shared.Rent(Options.BufferSize);
                 try
                 {
@@ -165,6 +180,8 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                         reason = CloseReason.ClientClosed; // end of stream, and every echo has been sent
                         break;
                     }
+
+                    unsent = received.BytesTransferred;
 
                     int count = received.BytesTransferred;
                     bytesIn += count;
@@ -188,6 +205,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                         }
 
                         sent += result.BytesTransferred;
+                        unsent = count - sent;
                     }
 
                     bytesOut += sent;
@@ -196,6 +214,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                     Statistics.Add(EchoCounter.BytesOut, sent);
                     Statistics.Add(EchoCounter.BufferedBytes, -count);
                     listed.Touch();
+                    listed.EndEcho();
                     if (sendError != SocketError.Success)
                     {
                         reason = Classify(sendError);
@@ -208,7 +227,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
                 }
             }
 
-            if (reason == CloseReason.ClientClosed)
+            if (reason == CloseReason.ClientClosed && !listed.IsShut)
             {
                 client.Shutdown(SocketShutdown.Send);
             }
@@ -233,7 +252,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
         {
             _listing.Remove(id);
             SocketSetup.CloseQuietly(client);
-            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? CloseReason.IdleTimeout : reason);
+            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? CloseReason.IdleTimeout : reason, unsent);
             if (Interlocked.Decrement(ref _serving) == 0 && Stopping)
             {
                 _drained.TrySetResult(); // the last connection of a stopping server is gone
@@ -246,11 +265,48 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 
     private CloseReason Classify(SocketError error) =>
-        SocketErrors.IsAborted(error) && Stopping ? CloseReason.ServerStopping : CloseReason.Reset;
+        Aborting || (SocketErrors.IsAborted(error) && Stopping) ? CloseReason.ServerStopping : CloseReason.Reset; // after the deadline, our own reset may come back as any error
+
+    /// <summary>
+    /// Stopping, our side shut down: read and throw away until the client closes (close(2) with unread
+    /// input would send a reset, not the FIN we just sent). The drain deadline ends it by closing the socket.
+    /// </summary>
+    private async Task<CloseReason> DiscardAsync(Socket client, SocketAwaitableEventArgs operation)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096); // only while stopping: no idle connection holds one
+        try
+        {
+            while (true)
+            {
+                Statistics.Increment(EchoCounter.ReceiveCalls);
+                SocketResult received = await operation.ReceiveAsync(client, buffer);
+                if (!received.Succeeded)
+                {
+                    return Classify(received.Error);
+                }
+
+                if (received.BytesTransferred == 0)
+                {
+                    return CloseReason.Drained;
+                }
+
+                Statistics.Add(EchoCounter.BytesDiscarded, received.BytesTransferred);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Closes connections with no traffic for <paramref name="idle"/>; marks them so their close is logged as a timeout.</summary>
     private void CloseIdle(TimeSpan idle)
     {
+        if (Stopping)
+        {
+            return; // draining: the drain deadline applies, not the idle timeout
+        }
+
         long now = Environment.TickCount64;
         foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
@@ -262,6 +318,18 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
         }
     }
 
+    protected override void BeginDrain()
+    {
+        // A connection waiting in its zero-byte receive holds no echo: FIN it from here. One that is echoing does it itself.
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        {
+            if (connection.TryShut())
+            {
+                SocketSetup.ShutdownSendQuietly(connection.Socket!);
+            }
+        }
+    }
+
     protected override async Task StopCoreAsync()
     {
         if (_idleTimer is not null)
@@ -269,9 +337,10 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
             await _idleTimer.DisposeAsync();
         }
 
+        // The drain deadline: a reset for what is left; the pending operation then reports the close.
         foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
-            SocketSetup.CloseQuietly(connection.Socket!);
+            SocketSetup.Abort(connection.Socket!);
         }
 
         if (_acceptLoop is not null)

@@ -21,6 +21,10 @@ namespace IoModels.Blocking;
 ///    receiving, and at most one buffer of that client's bytes is held.
 /// 5. Every call here is synchronous. An async call on one of these sockets would switch it to
 ///    non-blocking mode underneath and the model would no longer be what it claims.
+/// 6. Stop drains: a thread blocked in Receive holds no echo, so stop shuts its sending side down
+///    (FIN) from outside; a thread that is sending finishes its echo and shuts down itself. Either
+///    way the thread then reads and discards until the client closes (ConnectionTable.Entry's
+///    TryShut decides which of the two does it, exactly once).
 /// </remarks>
 public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 {
@@ -129,18 +133,24 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
         EndPoint? remote = RemoteOf(client);
         ConnectionTable.Entry listed = _listing.Add(id, remote, client);
-        if (Stopping)
-        {
-            SocketSetup.CloseQuietly(client); // stop may have swept the table before this connection joined it
-        }
-
         byte[] buffer = new byte[Options.BufferSize];
-        long bytesIn = 0, bytesOut = 0;
+        long bytesIn = 0, bytesOut = 0, unsent = 0;
         CloseReason reason = CloseReason.ServerStopping;
         try
         {
             while (true)
             {
+                if (Stopping && listed.TryShut())
+                {
+                    client.Shutdown(SocketShutdown.Send); // stopping, no echo in hand: FIN now (stop may have listed us too late to do it)
+                }
+
+                if (listed.IsShut)
+                {
+                    reason = Discard(client, buffer);
+                    break;
+                }
+
                 // Phase 1 and 2 of a read, both inside this one call: wait for data, copy it to buffer.
                 Statistics.Increment(EchoCounter.ReceiveCalls);
                 Trace.Record(TraceEvent.ReceiveWaiting, id);
@@ -155,8 +165,14 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
                 if (received == 0)
                 {
                     // The client shut down its sending side and every echo has been sent: close our side too.
-                    reason = CloseReason.ClientClosed;
+                    reason = listed.IsShut ? CloseReason.Drained : CloseReason.ClientClosed;
                     break;
+                }
+
+                if (!listed.TryBeginEcho())
+                {
+                    Statistics.Add(EchoCounter.BytesDiscarded, received); // stop shut our side while this arrived: too late to echo
+                    continue;
                 }
 
                 bytesIn += received;
@@ -166,9 +182,12 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
                 AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, received));
 
                 listed.Activity = ConnectionActivity.Sending;
+                unsent = received;
                 int sent = SendAll(client, buffer.AsSpan(0, received), out error);
+                unsent = received - sent;
                 listed.Sent(sent);
                 listed.Activity = ConnectionActivity.WaitingForData;
+                listed.EndEcho();
                 bytesOut += sent;
                 Statistics.Add(EchoCounter.BytesOut, sent);
                 Statistics.Add(EchoCounter.BufferedBytes, -received);
@@ -179,7 +198,7 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
                 }
             }
 
-            if (reason == CloseReason.ClientClosed)
+            if (reason == CloseReason.ClientClosed && !listed.IsShut)
             {
                 client.Shutdown(SocketShutdown.Send);
             }
@@ -196,7 +215,36 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
         {
             _listing.Remove(id);
             SocketSetup.CloseQuietly(client);
-            Closed(id, remote, bytesIn, bytesOut, reason);
+            Closed(id, remote, bytesIn, bytesOut, reason, unsent);
+        }
+    }
+
+    /// <summary>
+    /// Stopping, our side shut down: read and throw away until the client closes (close(2) with unread
+    /// input would send a reset, not the FIN we just sent). The drain deadline ends it by closing the socket.
+    /// </summary>
+    private CloseReason Discard(Socket client, byte[] buffer)
+    {
+        while (true)
+        {
+            Statistics.Increment(EchoCounter.ReceiveCalls);
+            int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+            if (error == SocketError.TimedOut)
+            {
+                continue; // the idle timeout does not apply while draining: the drain deadline does
+            }
+
+            if (error != SocketError.Success)
+            {
+                return Classify(error);
+            }
+
+            if (received == 0)
+            {
+                return CloseReason.Drained;
+            }
+
+            Statistics.Add(EchoCounter.BytesDiscarded, received);
         }
     }
 
@@ -222,9 +270,9 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
     private CloseReason Classify(SocketError error)
     {
-        if (Stopping && SocketErrors.IsAborted(error))
+        if (Aborting || (Stopping && SocketErrors.IsAborted(error)))
         {
-            return CloseReason.ServerStopping;
+            return CloseReason.ServerStopping; // cut at the drain deadline: the reset we sent may come back as any error
         }
 
         if (error is SocketError.TimedOut or SocketError.WouldBlock && Options.IdleTimeout is not null)
@@ -239,12 +287,24 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
     public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 
-    protected override Task StopCoreAsync()
+    protected override void BeginDrain()
     {
-        // Closing a socket wakes the thread blocked in Receive or Send on it with an aborted call.
+        // A thread blocked in Receive holds no echo: FIN it from here. One that is echoing does it itself.
         foreach (ConnectionTable.Entry connection in _listing.Entries)
         {
-            SocketSetup.CloseQuietly(connection.Socket!);
+            if (connection.TryShut())
+            {
+                SocketSetup.ShutdownSendQuietly(connection.Socket!);
+            }
+        }
+    }
+
+    protected override Task StopCoreAsync()
+    {
+        // The drain deadline: a reset for what is left. Closing a socket wakes the thread blocked on it with an aborted call.
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        {
+            SocketSetup.Abort(connection.Socket!);
         }
 
         return Task.CompletedTask;

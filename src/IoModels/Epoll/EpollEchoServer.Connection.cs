@@ -36,6 +36,9 @@ public sealed partial class EpollEchoServer
         /// <summary>The client shut down its sending side: send what is queued, then close.</summary>
         public bool PeerClosed { get; set; }
 
+        /// <summary>Stopping: every echo is out and our side is shut down (FIN); input is read only to be discarded.</summary>
+        public bool SendShut { get; set; }
+
         /// <summary>When bytes last moved either way (Environment.TickCount64), for the idle timeout.</summary>
         public long LastActive { get; set; }
 

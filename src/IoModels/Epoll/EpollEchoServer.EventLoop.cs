@@ -83,6 +83,7 @@ public sealed partial class EpollEchoServer
         public long BytesOut;
         public long AcceptCalls;
         public long AcceptWouldBlock;
+        public long BytesDiscarded;
 
         public Connection? Find(int fd)
         {
@@ -141,15 +142,23 @@ public sealed partial class EpollEchoServer
             }
         }
 
-        /// <summary>Closes the listener and the kernel queue. Connections are closed by the loop before this.</summary>
-        public void Dispose()
+        /// <summary>True once this loop has begun its part of a graceful stop (see EpollEchoServer.Drain.cs).</summary>
+        public bool Draining { get; set; }
+
+        /// <summary>Closes this loop's listening descriptor, if it has one: no more clients (closing it also takes it off the kernel queue).</summary>
+        public void CloseListener()
         {
             if (ListenerFd >= 0)
             {
                 _ = Interop.Libc.Close(ListenerFd);
                 ListenerFd = -1;
             }
+        }
 
+        /// <summary>Closes the listener and the kernel queue. Connections are closed by the loop before this.</summary>
+        public void Dispose()
+        {
+            CloseListener();
             Queue.Dispose();
         }
     }

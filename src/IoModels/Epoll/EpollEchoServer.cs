@@ -41,8 +41,10 @@ namespace IoModels.Epoll;
 /// 6. --loops N: N such loops on N threads, each with its own epoll instance and, on Linux, its own
 ///    listening socket bound with SO_REUSEPORT, so the kernel spreads new connections over the loops
 ///    and they share nothing. (With kqueue, loop 0 accepts and hands connections round-robin.)
-/// 7. Stop: each loop watches an eventfd; writing to it wakes the loop, which closes its sockets,
-///    its listener and its epoll instance, and ends.
+/// 7. Stop: each loop watches an eventfd; writing to it wakes the loop, which closes its listener,
+///    stops reading, sends what is queued, then shuts each connection down with FIN (see
+///    EpollEchoServer.Drain.cs); when all are closed or the drain deadline passes, it resets what
+///    is left, closes its epoll instance, and ends.
 /// On macOS and FreeBSD the same loop runs on kqueue (<see cref="KqueueReadinessQueue"/>): reading and
 /// writing are separate filters, and edge-triggered is EV_CLEAR.
 /// </remarks>
@@ -118,7 +120,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         loop.NextIdleSweep = loop.Now + IdleSweepPeriod();
         try
         {
-            while (!Stopping)
+            while (!Aborting)
             {
                 int ready = queue.Wait(WaitTimeout(loop)); // the one blocking call
                 loop.Now = Environment.TickCount64;
@@ -137,6 +139,10 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                     {
                         queue.AcknowledgeWake();
                         AdoptHandedOver(loop);
+                        if (Stopping && !loop.Draining)
+                        {
+                            BeginDrain(loop);
+                        }
                     }
                     else if (fd == loop.ListenerFd)
                     {
@@ -144,19 +150,26 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                     }
                     else if (loop.Find(fd) is { } connection)
                     {
-                        Serve(loop, connection, queue.EventsAt(i));
+                        if (loop.Draining)
+                        {
+                            ServeDraining(loop, connection, queue.EventsAt(i));
+                        }
+                        else
+                        {
+                            Serve(loop, connection, queue.EventsAt(i));
+                        }
                     }
 
                     // Otherwise the connection was closed earlier in this batch: a stale event, dropped.
                 }
 
-                if (!loop.ListenerArmed && loop.Now >= loop.AcceptResumeAt)
+                if (!loop.ListenerArmed && !loop.Draining && loop.Now >= loop.AcceptResumeAt)
                 {
                     loop.Queue.Change(loop.ListenerFd, Readiness.None, Readiness.Read); // the back-off is over
                     loop.ListenerArmed = true;
                 }
 
-                if (Options.IdleTimeout is { } idle && loop.Now >= loop.NextIdleSweep)
+                if (Options.IdleTimeout is { } idle && !loop.Draining && loop.Now >= loop.NextIdleSweep)
                 {
                     CloseIdle(loop, (long)idle.TotalMilliseconds);
                 }
@@ -316,7 +329,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         }
 
         // Room again: read what backpressure left waiting (edge-triggered, nobody else would).
-        return !connection.ReadPending || connection.PeerClosed || Receive(loop, connection);
+        return !connection.ReadPending || connection.PeerClosed || loop.Draining || Receive(loop, connection);
     }
 
     /// <summary>
@@ -367,9 +380,9 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
     private void UpdateInterest(EventLoop loop, Connection connection)
     {
         Readiness wanted = Readiness.None;
-        if (_edgeTriggered || (!connection.PeerClosed && !connection.Output.IsFull))
+        if (_edgeTriggered || connection.SendShut || (!connection.PeerClosed && !connection.Output.IsFull && !loop.Draining))
         {
-            wanted |= Readiness.Read;
+            wanted |= Readiness.Read; // draining: only once our side is shut down, to discard input and see the client's close
         }
 
         if (!connection.Output.IsEmpty)
@@ -471,22 +484,26 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         }
     }
 
-    /// <summary>Closes the descriptor (which also removes it from the kernel queue) and counts the connection out.</summary>
+    /// <summary>
+    /// Closes the descriptor (which also removes it from the kernel queue) and counts the connection
+    /// out; cut at the drain deadline, with a reset.
+    /// </summary>
     private void Close(EventLoop loop, Connection connection, CloseReason reason)
     {
-        if (reason == CloseReason.ClientClosed)
+        if (reason == CloseReason.ClientClosed && !connection.SendShut)
         {
             _ = Shutdown(connection.Fd, SHUT_WR); // FIN after the last echo; a failure means the peer is gone already
         }
 
-        _ = Interop.Libc.Close(connection.Fd);
+        _ = reason == CloseReason.ServerStopping ? SocketSetup.AbortDescriptor(connection.Fd) : Interop.Libc.Close(connection.Fd);
         if (loop.Find(connection.Fd) == connection)
         {
             loop.Remove(connection);
         }
 
+        long unechoed = connection.Output.Count;
         connection.Output.Dispose();
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason);
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
     }
 
     /// <summary>
@@ -570,6 +587,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         Publish(EchoCounter.BytesOut, ref loop.BytesOut);
         Publish(EchoCounter.AcceptCalls, ref loop.AcceptCalls);
         Publish(EchoCounter.AcceptWouldBlock, ref loop.AcceptWouldBlock);
+        Publish(EchoCounter.BytesDiscarded, ref loop.BytesDiscarded);
     }
 
     private void Publish(EchoCounter counter, ref long local)
@@ -581,14 +599,20 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         }
     }
 
+    protected override void BeginDrain() => WakeLoops(); // each loop sees Stopping and begins to drain
+
     protected override Task StopCoreAsync()
+    {
+        WakeLoops(); // each loop sees Aborting, resets what it still owns and ends; the base joins it
+        return Task.CompletedTask;
+    }
+
+    private void WakeLoops()
     {
         foreach (EventLoop loop in _loops)
         {
-            loop.Queue.Wake(); // the loop sees Stopping, closes everything it owns and ends; the base joins it
+            loop.Queue.Wake();
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>
