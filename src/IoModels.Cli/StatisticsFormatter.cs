@@ -71,6 +71,9 @@ internal static class StatisticsFormatter
             text.Append("  ").Append(ratios.ToString().TrimStart(' ', '|').Replace(" | ", Environment.NewLine + "  ", StringComparison.Ordinal)).AppendLine();
         }
 
+        // How the stop went, always, zeros included: "0 bytes never echoed" is the claim a clean drain makes.
+        text.Append(s_invariant,
+            $"  stop: {final[EchoCounter.ConnectionsDrained]:N0} connections drained (every echo, then FIN), {final[EchoCounter.ConnectionsCutAtStop]:N0} reset at the drain deadline, {final[EchoCounter.BytesNotEchoed]:N0} bytes read and never echoed").AppendLine();
         return text.ToString();
     }
 

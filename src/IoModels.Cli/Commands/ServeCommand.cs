@@ -18,6 +18,7 @@ internal sealed record ServeSettings
     public int OutputBuffer { get; init; } = new EchoServerOptions().OutputBufferLimit;
     public int MaxConnections { get; init; } = new EchoServerOptions().MaxConnections;
     public TimeSpan? IdleTimeout { get; init; }
+    public TimeSpan DrainTimeout { get; init; } = new EchoServerOptions().DrainTimeout;
     public TimeSpan? StatsInterval { get; init; }
     public int Workers { get; init; }
     public TimeSpan PollInterval { get; init; }
@@ -49,6 +50,7 @@ internal static class ServeCommand
         Option<int> outputBuffer = CommonOptions.Int("--output-buffer", "bytes a connection may hold unsent before the server stops reading it", defaults.OutputBufferLimit, 1, 256 << 20);
         Option<int> maxConnections = CommonOptions.Int("--max-connections", "connections served at once; more are accepted and closed", defaults.MaxConnections, 1, 1 << 24);
         Option<TimeSpan?> idleTimeout = CommonOptions.Duration("--idle-timeout", "close a connection silent for this long [default: never]", null);
+        Option<TimeSpan?> drainTimeout = CommonOptions.Duration("--drain-timeout", "on Ctrl+C, wait this long for connections to get their echoes and close (FIN) before resetting the rest; 0 resets at once", defaults.DrainTimeout, allowZero: true);
         Option<TimeSpan?> stats = CommonOptions.Duration("--stats", "print the model's counters as rates every INTERVAL, e.g. 1s [default: off]", null);
         Option<int> workers = CommonOptions.Int("--workers", "blocking: a fixed pool of N threads instead of one per connection (0: no pool)", 0, 0, 100_000);
         Option<TimeSpan?> pollInterval = CommonOptions.Duration("--poll-interval", "nonblocking: sleep between sweeps that found nothing to do", TimeSpan.Zero, allowZero: true);
@@ -66,7 +68,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
-            model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, stats,
+            model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, drainTimeout, stats,
             workers, pollInterval, selectTimeout, edgeTriggered, inlineCompletions, loops, logLevel,
             dashboard, trace,
             portFile,
@@ -82,6 +84,7 @@ internal static class ServeCommand
                 OutputBuffer = result.GetValue(outputBuffer),
                 MaxConnections = result.GetValue(maxConnections),
                 IdleTimeout = result.GetValue(idleTimeout),
+                DrainTimeout = result.GetValue(drainTimeout) ?? defaults.DrainTimeout,
                 StatsInterval = result.GetValue(stats),
                 Workers = result.GetValue(workers),
                 PollInterval = result.GetValue(pollInterval) ?? TimeSpan.Zero,
@@ -191,14 +194,17 @@ internal static class ServeCommand
         }
         finally
         {
-            using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            // The drain has its own deadline; after it, cutting what is left and joining threads take
+            // moments. 10 s more is for a thread that will not end, which is then left behind.
+            TimeSpan stopLimit = settings.DrainTimeout + TimeSpan.FromSeconds(10);
+            using var stopTimeout = new CancellationTokenSource(stopLimit);
             try
             {
                 await server.StopAsync(stopTimeout.Token);
             }
             catch (OperationCanceledException)
             {
-                log.Warning("Stop took longer than 10 s; leaving the remaining engine threads behind");
+                log.Warning("Stop took longer than {Seconds} s; leaving the remaining engine threads behind", (int)stopLimit.TotalSeconds);
             }
 
             await output.WriteAsync(StatisticsFormatter.Summary(model, server.Statistics.Snapshot(), started.Elapsed));
@@ -235,6 +241,7 @@ internal static class ServeCommand
             OutputBufferLimit = settings.OutputBuffer,
             MaxConnections = settings.MaxConnections,
             IdleTimeout = settings.IdleTimeout,
+            DrainTimeout = settings.DrainTimeout,
             Workers = settings.Workers,
             PollInterval = settings.PollInterval,
             SelectTimeout = settings.SelectTimeout,
