@@ -12,11 +12,11 @@ namespace IoModels.Cli.Client;
 /// 1. Two tasks run at once: one sends the line piece by piece as it is read, the other reads the echo
 ///    and prints it as it arrives. Sending all first and reading after deadlocks on a long line: the
 ///    server stops reading while its bounded output buffer is full, and only reading the echo empties it.
-/// 2. Every piece sent is also written to a pipe that holds what has been sent and not yet echoed; the
-///    reader drops what has come back. The pipe pauses the sender at <see cref="Window"/> bytes owed,
-///    so memory stays flat for any length.
+/// 2. Every piece sent is also written to a pipe that holds what has been sent and not yet echoed. The
+///    reader compares each received byte with the ASCII uppercase of the byte sent there, then drops it.
+///    The pipe pauses the sender at <see cref="Window"/> bytes owed, so memory stays flat for any length.
 /// 3. <c>--timeout</c> is a stall timer (<see cref="StallTimer"/>): no byte moved for that long while
-///    an echo is owed.
+///    an echo is owed. A reply that differs is printed whole, then reported; with raw, nothing is compared.
 /// </summary>
 internal static class EchoExchange
 {
@@ -37,15 +37,16 @@ internal static class EchoExchange
     /// <summary>
     /// Sends the pieces <paramref name="nextPiece"/> returns until it returns an empty one, while printing
     /// the reply to <paramref name="output"/> as one line. Throws a <see cref="CliException"/> with
-    /// <see cref="ExitCode.ServerClosed"/> when the reply is cut short or stalls.
+    /// <see cref="ExitCode.ServerClosed"/> when the reply is not the uppercase echo (unless
+    /// <paramref name="raw"/>), is cut short, or stalls.
     /// </summary>
     public static async Task RunAsync(Socket socket, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextPiece,
-        TextWriter output, TimeSpan timeout, CancellationToken cancellationToken)
+        TextWriter output, bool raw, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var owed = new Pipe(new PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2, useSynchronizationContext: false));
         using var exchange = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var stall = new StallTimer(exchange, timeout);
-        var reply = new Reply(output);
+        var reply = new Reply(output, raw);
         Task sending = AbortOnFailure(SendAsync(socket, nextPiece, owed.Writer, stall, exchange.Token), exchange);
         Task receiving = AbortOnFailure(ReceiveAsync(socket, owed.Reader, reply, stall, exchange.Token), exchange);
         try
@@ -68,10 +69,14 @@ internal static class EchoExchange
             }
 
             await reply.EndLineAsync();
-            throw new CliException(ExitCode.ServerClosed, ended);
+            throw reply.Failure(ended);
         }
 
         await reply.EndLineAsync();
+        if (reply.Difference is not null)
+        {
+            throw reply.Failure(ended: null);
+        }
     }
 
     private static async Task SendAsync(Socket socket, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>>> nextPiece,
@@ -135,7 +140,7 @@ internal static class EchoExchange
             }
 
             stall.Received(received);
-            await reply.AddAsync(buffer.AsMemory(0, received));
+            await reply.AddAsync(sent.Slice(0, received), buffer.AsMemory(0, received));
             owed.AdvanceTo(sent.GetPosition(received));
         }
     }
@@ -166,14 +171,32 @@ internal static class EchoExchange
             ?? causes.FirstOrDefault(e => e is not null and not OperationCanceledException);
     }
 
-    /// <summary>The reply as it arrives, printed as UTF-8 text.</summary>
-    private sealed class Reply(TextWriter output)
+    /// <summary>The reply as it arrives: printed as UTF-8 text, compared with the uppercase of what was sent.</summary>
+    private sealed class Reply(TextWriter output, bool raw)
     {
         private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
         private readonly char[] _chars = new char[Encoding.UTF8.GetMaxCharCount(PieceSize)];
+        private readonly byte[] _expected = new byte[PieceSize];
+        private long _compared;
 
-        public async Task AddAsync(ReadOnlyMemory<byte> received)
+        /// <summary>The first byte that is not the uppercase of the byte sent: where, what was expected, what came.</summary>
+        public (long Offset, byte Expected, byte Actual)? Difference { get; private set; }
+
+        public async Task AddAsync(ReadOnlySequence<byte> sent, ReadOnlyMemory<byte> received)
         {
+            if (!raw && Difference is null)
+            {
+                Span<byte> expected = _expected.AsSpan(0, received.Length);
+                sent.CopyTo(expected);
+                AsciiUpper.ToUpperInPlace(expected);
+                int same = expected.CommonPrefixLength(received.Span);
+                if (same < expected.Length)
+                {
+                    Difference = (_compared + same, expected[same], received.Span[same]);
+                }
+            }
+
+            _compared += received.Length;
             int count = _decoder.GetChars(received.Span, _chars, flush: false);
             await output.WriteAsync(_chars.AsMemory(0, count));
         }
@@ -185,5 +208,20 @@ internal static class EchoExchange
             await output.WriteLineAsync();
             await output.FlushAsync();
         }
+
+        /// <summary>The one line that says what went wrong; <paramref name="ended"/> says how the exchange ended, if not whole.</summary>
+        public CliException Failure(string? ended)
+        {
+            if (Difference is not { } difference)
+            {
+                return new CliException(ExitCode.ServerClosed, ended ?? throw new InvalidOperationException("an exchange that ended whole and matching is no failure"));
+            }
+
+            string notEcho = $"the reply is not the uppercase echo of what was sent: byte {difference.Offset} is {Show(difference.Actual)}, "
+                + $"not {Show(difference.Expected)} (--raw prints any reply without comparing)";
+            return new CliException(ExitCode.ServerClosed, ended is null ? notEcho : $"{notEcho}; then {ended}");
+        }
+
+        private static string Show(byte value) => value is >= 0x20 and < 0x7F ? $"'{(char)value}' (0x{value:x2})" : $"0x{value:x2}";
     }
 }

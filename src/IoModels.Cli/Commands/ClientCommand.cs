@@ -15,12 +15,16 @@ internal sealed record ClientSettings
 
     /// <summary>How long connecting may take, and how long an echo that is owed may make no progress.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Print any reply as it is, without checking that it is the uppercase echo.</summary>
+    public bool Raw { get; init; }
 }
 
 /// <summary>
 /// <c>iomodels client</c>: the notes' interactive client (<c>&gt;&gt;: </c> prompt, empty lines skipped),
 /// made correct: it sends a line while it reads the echo (<see cref="EchoExchange"/>), so a line of any
-/// length comes back whole, and it notices when the server goes away.
+/// length comes back whole, it checks that the reply is the uppercase of what it sent, and it notices
+/// when the server goes away.
 /// </summary>
 internal static class ClientCommand
 {
@@ -37,7 +41,11 @@ internal static class ClientCommand
         };
         Option<TimeSpan?> timeout = CommonOptions.Duration("--timeout",
             "give up connecting after this long, or on an echo when nothing has moved for this long (a long line may take longer in all)", TimeSpan.FromSeconds(10));
-        var command = new Command("client", "Send lines to an echo server and print what comes back.") { host, port, message, timeout };
+        var raw = new Option<bool>("--raw")
+        {
+            Description = "print any reply as it is, without checking that it is the uppercase of what was sent",
+        };
+        var command = new Command("client", "Send lines to an echo server and print what comes back.") { host, port, message, timeout, raw };
         command.SetAction((result, cancellationToken) => RunAsync(
             new ClientSettings
             {
@@ -45,6 +53,7 @@ internal static class ClientCommand
                 Port = result.GetValue(port),
                 Messages = result.GetValue(message) ?? [],
                 Timeout = result.GetValue(timeout) ?? TimeSpan.FromSeconds(10),
+                Raw = result.GetValue(raw),
             },
             Console.OpenStandardInput(), result.InvocationConfiguration.Output, interactive: !Console.IsInputRedirected, cancellationToken));
         return command;
@@ -53,7 +62,7 @@ internal static class ClientCommand
     /// <summary>
     /// Connects, then sends either the given messages or each non-empty line of <paramref name="input"/>,
     /// printing each whole echo on its own line. With <paramref name="interactive"/>, prompts first.
-    /// A closed connection or a stalled echo ends it with a
+    /// A reply that is not the uppercase echo, a closed connection or a stalled echo ends it with a
     /// <see cref="CliException"/> (<see cref="ExitCode.ServerClosed"/>).
     /// </summary>
     public static async Task<int> RunAsync(ClientSettings settings, Stream input, TextWriter output, bool interactive, CancellationToken cancellationToken)
@@ -64,7 +73,7 @@ internal static class ClientCommand
             foreach (string text in settings.Messages)
             {
                 ReadOnlyMemory<byte> message = Encoding.UTF8.GetBytes(text);
-                await EchoExchange.RunAsync(socket, _ => ValueTask.FromResult(Take(ref message)), output, settings.Timeout, cancellationToken);
+                await EchoExchange.RunAsync(socket, _ => ValueTask.FromResult(Take(ref message)), output, settings.Raw, settings.Timeout, cancellationToken);
             }
 
             return (int)ExitCode.Success;
@@ -91,7 +100,7 @@ internal static class ClientCommand
                 case LineSource.LineStart.Empty:
                     continue; // as in the notes: nothing to send
                 case LineSource.LineStart.Text:
-                    await EchoExchange.RunAsync(socket, lines.ReadAsync, output, settings.Timeout, cancellationToken);
+                    await EchoExchange.RunAsync(socket, lines.ReadAsync, output, settings.Raw, settings.Timeout, cancellationToken);
                     break;
             }
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -5,12 +6,14 @@ using System.Text;
 using IoModels.Cli;
 using IoModels.Cli.Commands;
 using IoModels.Tests.Conformance;
+using IoModels.Tests.Load;
 using IoModels.Tests.Support;
 
 namespace IoModels.Tests.Cli;
 
 /// <summary>
-/// <c>iomodels client</c>: a line of any length streams through every engine and comes back whole.
+/// <c>iomodels client</c>: a line of any length streams through every engine and comes back whole, and
+/// a reply that is not the uppercase echo is reported (exit 6) unless <c>--raw</c> asks for any reply.
 /// </summary>
 public sealed class ClientTests
 {
@@ -48,6 +51,52 @@ public sealed class ClientTests
         Assert.Equal(0, exitCode);
         byte[] expected = [.. Reference.Upper(Encoding.ASCII.GetBytes(message)), .. "\nX\n"u8];
         Assert.Equal(Convert.ToHexString(SHA256.HashData(expected)), Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(output.ToString()))));
+    }
+
+    [Fact]
+    public async Task A_reply_wrong_deep_into_a_long_line_is_printed_whole_and_reported_where_it_differs()
+    {
+        const int length = 1024 * 1024;
+        await using var server = new FaultyEchoServer(corruptEvery: length); // flips a bit of the line's last byte only
+        byte[] line = PrintableLine(length, seed: 6);
+        byte[] reply = Reference.Upper(line);
+        reply[^1] ^= 0x01;
+
+        var output = new StringWriter();
+        CliException failure = await Assert.ThrowsAsync<CliException>(() => RunClientAsync(server.EndPoint.Port, [.. line, (byte)'\n'], output));
+
+        Assert.Equal(ExitCode.ServerClosed, failure.ExitCode);
+        Assert.StartsWith($"the reply is not the uppercase echo of what was sent: byte {length - 1} is ", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData([.. reply, (byte)'\n'])), Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(output.ToString()))));
+    }
+
+    public static TheoryData<bool, string, string> WrongServers => new()
+    {
+        { true, "HDLMO", "byte 1 is 'D' (0x44), not 'E' (0x45)" },   // flips a bit of every second byte
+        { false, "hello", "byte 0 is 'h' (0x68), not 'H' (0x48)" },  // echoes but forgets to uppercase
+    };
+
+    [Theory, MemberData(nameof(WrongServers))]
+    public async Task A_server_that_does_not_uppercase_gets_its_reply_shown_and_exit_6(bool corrupts, string reply, string difference)
+    {
+        await using FaultyEchoServer server = corrupts ? new FaultyEchoServer(corruptEvery: 2) : new FaultyEchoServer(uppercase: false);
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync("hello\n", "client", "--port", Port(server));
+
+        Assert.Equal(6, exitCode);
+        Assert.Equal(reply + "\n", stdout.ReplaceLineEndings("\n"));
+        string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got: {stderr}");
+        Assert.Equal($"iomodels: the reply is not the uppercase echo of what was sent: {difference} (--raw prints any reply without comparing)", lines[0]);
+    }
+
+    [Fact]
+    public async Task Raw_prints_any_reply_as_it_is_and_exits_0()
+    {
+        await using var server = new FaultyEchoServer(corruptEvery: 2);
+        (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync("hello\nworld\n", "client", "--raw", "--port", Port(server));
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal("HDLMO\nVOSLE\n", stdout.ReplaceLineEndings("\n"));
     }
 
     [Fact]
@@ -112,6 +161,8 @@ public sealed class ClientTests
 
         return line;
     }
+
+    private static string Port(FaultyEchoServer server) => server.EndPoint.Port.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>A stdin that hands over <c>first</c>, waits for <c>resume</c>, then hands over <c>second</c>, then ends.</summary>
     private sealed class PausingStream(byte[] first, byte[] second, Func<Task> resume) : Stream
