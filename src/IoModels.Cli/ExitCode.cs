@@ -15,7 +15,10 @@ public enum ExitCode
     CannotListen = 4,
     /// <summary>The server could not be reached.</summary>
     Unreachable = 5,
-    /// <summary>The server closed the connection before the whole echo arrived, or the echo did not come in time.</summary>
+    /// <summary>
+    /// No proper echo: the server closed the connection before the whole echo arrived, the echo made no
+    /// progress for the client's <c>--timeout</c>, or the reply was not the uppercase of what was sent.
+    /// </summary>
     ServerClosed = 6,
     /// <summary>Stopped by Ctrl+C or SIGTERM before finishing (128 + SIGINT, as shells report it).</summary>
     Interrupted = 130,

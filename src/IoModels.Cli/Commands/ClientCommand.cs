@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using IoModels.Cli.Client;
 
 namespace IoModels.Cli.Commands;
 
@@ -11,13 +12,19 @@ internal sealed record ClientSettings
     public string Host { get; init; } = "127.0.0.1";
     public int Port { get; init; } = EchoServerOptions.DefaultPort;
     public IReadOnlyList<string> Messages { get; init; } = [];
+
+    /// <summary>How long connecting may take, and how long an echo that is owed may make no progress.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Print any reply as it is, without checking that it is the uppercase echo.</summary>
+    public bool Raw { get; init; }
 }
 
 /// <summary>
 /// <c>iomodels client</c>: the notes' interactive client (<c>&gt;&gt;: </c> prompt, empty lines skipped),
-/// made correct: it reads until the whole echo of what it sent has arrived rather than making one
-/// receive call, and it notices when the server goes away.
+/// made correct: it sends a line while it reads the echo (<see cref="EchoExchange"/>), so a line of any
+/// length comes back whole, it checks that the reply is the uppercase of what it sent, and it notices
+/// when the server goes away.
 /// </summary>
 internal static class ClientCommand
 {
@@ -32,8 +39,13 @@ internal static class ClientCommand
             Description = "send this text and print its echo, then exit (repeatable); without it, lines come from stdin",
             AllowMultipleArgumentsPerToken = false,
         };
-        Option<TimeSpan?> timeout = CommonOptions.Duration("--timeout", "give up connecting or waiting for an echo after this long", TimeSpan.FromSeconds(10));
-        var command = new Command("client", "Send lines to an echo server and print what comes back.") { host, port, message, timeout };
+        Option<TimeSpan?> timeout = CommonOptions.Duration("--timeout",
+            "give up connecting after this long, or on an echo when nothing has moved for this long (a long line may take longer in all)", TimeSpan.FromSeconds(10));
+        var raw = new Option<bool>("--raw")
+        {
+            Description = "print any reply as it is, without checking that it is the uppercase of what was sent",
+        };
+        var command = new Command("client", "Send lines to an echo server and print what comes back.") { host, port, message, timeout, raw };
         command.SetAction((result, cancellationToken) => RunAsync(
             new ClientSettings
             {
@@ -41,28 +53,33 @@ internal static class ClientCommand
                 Port = result.GetValue(port),
                 Messages = result.GetValue(message) ?? [],
                 Timeout = result.GetValue(timeout) ?? TimeSpan.FromSeconds(10),
+                Raw = result.GetValue(raw),
             },
-            Console.In, result.InvocationConfiguration.Output, interactive: !Console.IsInputRedirected, cancellationToken));
+            Console.OpenStandardInput(), result.InvocationConfiguration.Output, interactive: !Console.IsInputRedirected, cancellationToken));
         return command;
     }
 
     /// <summary>
     /// Connects, then sends either the given messages or each non-empty line of <paramref name="input"/>,
     /// printing each whole echo on its own line. With <paramref name="interactive"/>, prompts first.
+    /// A reply that is not the uppercase echo, a closed connection or a stalled echo ends it with a
+    /// <see cref="CliException"/> (<see cref="ExitCode.ServerClosed"/>).
     /// </summary>
-    public static async Task<int> RunAsync(ClientSettings settings, TextReader input, TextWriter output, bool interactive, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ClientSettings settings, Stream input, TextWriter output, bool interactive, CancellationToken cancellationToken)
     {
         using Socket socket = await ConnectAsync(settings, cancellationToken);
         if (settings.Messages.Count > 0)
         {
             foreach (string text in settings.Messages)
             {
-                await output.WriteLineAsync(await EchoAsync(socket, text, settings.Timeout, cancellationToken));
+                ReadOnlyMemory<byte> message = Encoding.UTF8.GetBytes(text);
+                await EchoExchange.RunAsync(socket, _ => ValueTask.FromResult(Take(ref message)), output, settings.Raw, settings.Timeout, cancellationToken);
             }
 
             return (int)ExitCode.Success;
         }
 
+        var lines = new LineSource(input);
         while (true)
         {
             if (interactive)
@@ -71,26 +88,30 @@ internal static class ClientCommand
                 await output.FlushAsync(cancellationToken);
             }
 
-            // ReadLine cannot be cancelled; waiting on it this way lets Ctrl+C end the command anyway.
-            string? line = await Task.Run(input.ReadLine, CancellationToken.None).WaitAsync(cancellationToken);
-            if (line is null)
+            switch (await lines.NextLineAsync(cancellationToken))
             {
-                if (interactive)
-                {
-                    await output.WriteLineAsync(); // leave the shell prompt on a line of its own
-                }
+                case LineSource.LineStart.EndOfInput:
+                    if (interactive)
+                    {
+                        await output.WriteLineAsync(); // leave the shell prompt on a line of its own
+                    }
 
-                return (int)ExitCode.Success; // end of input (Ctrl+D, or the pipe ran dry)
+                    return (int)ExitCode.Success; // end of input (Ctrl+D, or the pipe ran dry)
+                case LineSource.LineStart.Empty:
+                    continue; // as in the notes: nothing to send
+                case LineSource.LineStart.Text:
+                    await EchoExchange.RunAsync(socket, lines.ReadAsync, output, settings.Raw, settings.Timeout, cancellationToken);
+                    break;
             }
-
-            if (line.Length == 0)
-            {
-                continue; // as in the notes: nothing to send
-            }
-
-            await output.WriteLineAsync(await EchoAsync(socket, line, settings.Timeout, cancellationToken));
-            await output.FlushAsync(cancellationToken);
         }
+    }
+
+    /// <summary>The whole of <paramref name="rest"/> the first time, empty after: a message is one piece.</summary>
+    private static ReadOnlyMemory<byte> Take(ref ReadOnlyMemory<byte> rest)
+    {
+        ReadOnlyMemory<byte> piece = rest;
+        rest = ReadOnlyMemory<byte>.Empty;
+        return piece;
     }
 
     private static async Task<Socket> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
@@ -116,41 +137,5 @@ internal static class ClientCommand
             };
             throw new CliException(ExitCode.Unreachable, $"cannot connect to {settings.Host}:{settings.Port}: {why}");
         }
-    }
-
-    /// <summary>Sends <paramref name="text"/> as UTF-8 and reads back exactly as many bytes: the whole echo.</summary>
-    private static async Task<string> EchoAsync(Socket socket, string text, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        byte[] request = Encoding.UTF8.GetBytes(text);
-        byte[] reply = new byte[request.Length];
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        int received = 0;
-        try
-        {
-            await socket.SendAsync(request, SocketFlags.None, deadline.Token);
-            while (received < reply.Length)
-            {
-                int n = await socket.ReceiveAsync(reply.AsMemory(received), SocketFlags.None, deadline.Token);
-                if (n == 0)
-                {
-                    throw new CliException(ExitCode.ServerClosed,
-                        $"the server closed the connection after {received} of {reply.Length} echoed bytes");
-                }
-
-                received += n;
-            }
-        }
-        catch (SocketException exception)
-        {
-            throw new CliException(ExitCode.ServerClosed, $"the connection to the server was lost: {exception.Message}");
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new CliException(ExitCode.ServerClosed,
-                $"no complete echo within {CommonOptions.FormatDuration(timeout)} ({received} of {reply.Length} bytes arrived)");
-        }
-
-        return Encoding.UTF8.GetString(reply);
     }
 }

@@ -8,7 +8,7 @@ namespace IoModels.Tests.Load;
 /// A test-only echo server that gets the protocol wrong on purpose, to prove the load generator
 /// notices: it uppercases correctly except that it flips one bit of every <c>corruptEvery</c>-th byte
 /// of each connection's stream (sparing the first <c>cleanConnections</c> it accepts), or closes
-/// each connection after <c>closeAfter</c> bytes.
+/// each connection after <c>closeAfter</c> bytes, or (<c>uppercase: false</c>) echoes without uppercasing.
 /// </summary>
 internal sealed class FaultyEchoServer : IAsyncDisposable
 {
@@ -18,10 +18,12 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
     private readonly int _corruptEvery;
     private readonly long _closeAfter;
     private readonly int _cleanConnections;
+    private readonly bool _uppercase;
     private readonly Task _acceptLoop;
 
-    public FaultyEchoServer(int corruptEvery = 0, long closeAfter = long.MaxValue, int cleanConnections = 0)
+    public FaultyEchoServer(int corruptEvery = 0, long closeAfter = long.MaxValue, int cleanConnections = 0, bool uppercase = true)
     {
+        _uppercase = uppercase;
         _corruptEvery = corruptEvery;
         _cleanConnections = cleanConnections;
         _closeAfter = closeAfter;
@@ -73,7 +75,7 @@ internal sealed class FaultyEchoServer : IAsyncDisposable
 
                     for (int i = 0; i < received; i++, position++)
                     {
-                        buffer[i] = AsciiUpper.ToUpper(buffer[i]);
+                        buffer[i] = _uppercase ? AsciiUpper.ToUpper(buffer[i]) : buffer[i];
                         if (corrupt && position % _corruptEvery == _corruptEvery - 1)
                         {
                             buffer[i] ^= 0x01;
