@@ -12,22 +12,10 @@ namespace IoModels.Tests.Classroom;
 /// <summary><c>iomodels explain</c>: a text for every model in both languages, independent of the registry.</summary>
 public sealed partial class ExplainTests
 {
-    public static TheoryData<string, string> ModelsAndLanguages
-    {
-        get
-        {
-            var data = new TheoryData<string, string>();
-            foreach (string model in ExplainTexts.Models)
-            {
-                foreach (string language in ExplainTexts.Languages)
-                {
-                    data.Add(model, language);
-                }
-            }
+    public static TheoryData<string, string> ModelsAndLanguages => InEveryLanguage(ExplainTexts.Models);
 
-            return data;
-        }
-    }
+    /// <summary>Every text: the models and the overview.</summary>
+    public static TheoryData<string, string> TopicsAndLanguages => InEveryLanguage(ExplainTexts.Models.Append(ExplainTexts.Overview));
 
     [Fact]
     public void The_seven_models_are_explained_whether_or_not_this_build_registers_them()
@@ -186,21 +174,18 @@ public sealed partial class ExplainTests
         Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring", line);
     }
 
-    public static TheoryData<string, string> TopicsAndLanguages
+    private static TheoryData<string, string> InEveryLanguage(IEnumerable<string> topics)
     {
-        get
+        var data = new TheoryData<string, string>();
+        foreach (string topic in topics)
         {
-            var data = new TheoryData<string, string>();
-            foreach (string topic in ExplainTexts.Models.Append(ExplainTexts.Overview))
+            foreach (string language in ExplainTexts.Languages)
             {
-                foreach (string language in ExplainTexts.Languages)
-                {
-                    data.Add(topic, language);
-                }
+                data.Add(topic, language);
             }
-
-            return data;
         }
+
+        return data;
     }
 
     private static int CjkCount(string text) => text.Count(c => c is >= '\u4E00' and <= '\u9FFF');
