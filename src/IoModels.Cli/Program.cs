@@ -16,15 +16,7 @@ finally
 
 static async Task<int> RunAsync(string[] args)
 {
-    var root = new RootCommand("iomodels: the five IO models (and two more) as TCP uppercase-echo servers you can watch and measure.")
-    {
-        ServeCommand.Create(),
-        ClientCommand.Create(),
-        ModelsCommand.Create(),
-        ExplainCommand.Create(),
-        DemoCommand.Create(),
-        BenchCommand.Create(),
-    };
+    RootCommand root = RootCommandFactory.Create();
 
     // Bare `iomodels` shows what it can do rather than complaining that no command was given.
     ParseResult parsed = root.Parse(args.Length == 0 ? ["--help"] : args);

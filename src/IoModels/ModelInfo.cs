@@ -9,7 +9,8 @@ public sealed class ModelInfo
     private readonly Func<EchoServerOptions, IEchoServer> _factory;
 
     public ModelInfo(string name, string summary, Func<EchoServerOptions, IEchoServer> factory,
-        IReadOnlyList<EchoCounter> keyCounters, string? unsupportedReason = null, string? mechanism = null)
+        IReadOnlyList<EchoCounter> keyCounters, string? unsupportedReason = null, string? mechanism = null,
+        IReadOnlyList<string>? platforms = null, Version? minimumKernel = null)
     {
         Name = name;
         Summary = summary;
@@ -17,7 +18,12 @@ public sealed class ModelInfo
         KeyCounters = keyCounters;
         UnsupportedReason = unsupportedReason;
         Mechanism = mechanism;
+        Platforms = platforms ?? EveryPlatform;
+        MinimumKernel = minimumKernel;
     }
+
+    /// <summary>The systems a model runs on when it names none: what .NET's own sockets cover.</summary>
+    public static IReadOnlyList<string> EveryPlatform { get; } = ["Linux", "macOS", "Windows"];
 
     /// <summary>The name used on the command line, e.g. <c>select</c>.</summary>
     public string Name { get; }
@@ -33,6 +39,15 @@ public sealed class ModelInfo
 
     /// <summary>The OS facility this model uses here, when that varies by OS (epoll or kqueue).</summary>
     public string? Mechanism { get; }
+
+    /// <summary>
+    /// The operating systems the engine is written for ("Linux", "macOS", "FreeBSD", "Windows"), as the
+    /// explain texts state them; <see cref="UnsupportedReason"/> says whether this machine is one of them.
+    /// </summary>
+    public IReadOnlyList<string> Platforms { get; }
+
+    /// <summary>The oldest Linux kernel the engine runs on, when it needs a recent one (uring); else null.</summary>
+    public Version? MinimumKernel { get; }
 
     public bool IsSupported => UnsupportedReason is null;
 

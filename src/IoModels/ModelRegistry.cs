@@ -29,7 +29,7 @@ public static class ModelRegistry
             mechanism: SelectEchoServer.Mechanism),
         new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
             EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
-            EpollModel.UnsupportedReason, EpollModel.Mechanism),
+            EpollModel.UnsupportedReason, EpollModel.Mechanism, platforms: ["Linux", "macOS", "FreeBSD"]),
         new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
             o =>
             {
@@ -42,12 +42,13 @@ public static class ModelRegistry
             },
             [ConnectionsActive, Signals, Waits, Sweeps, SocketsScanned, ReadyEvents, WouldBlock, ReceiveCalls, SendCalls],
             OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
-            "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
+            "SIGIO, via fcntl F_SETOWN and O_ASYNC", platforms: ["Linux", "macOS"]),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
         new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
             o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
-            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring"),
+            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring",
+            platforms: ["Linux"], minimumKernel: UringSupport.MinimumKernel),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>

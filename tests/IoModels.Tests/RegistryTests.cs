@@ -26,6 +26,19 @@ public sealed class RegistryTests
     }
 
     [Fact]
+    public void A_model_this_machine_runs_declares_this_os_and_a_kernel_it_has()
+    {
+        string here = OperatingSystem.IsLinux() ? "Linux" : OperatingSystem.IsMacOS() ? "macOS"
+            : OperatingSystem.IsFreeBSD() ? "FreeBSD" : OperatingSystem.IsWindows() ? "Windows" : "another OS";
+        foreach (ModelInfo model in ModelRegistry.All.Where(m => m.IsSupported))
+        {
+            Assert.True(model.Platforms.Contains(here), $"{model.Name} runs here but declares only {string.Join(", ", model.Platforms)}");
+            Assert.True(model.MinimumKernel is null || Environment.OSVersion.Version >= model.MinimumKernel,
+                $"{model.Name} runs on kernel {Environment.OSVersion.Version} but declares {model.MinimumKernel} as its oldest");
+        }
+    }
+
+    [Fact]
     public void Options_out_of_range_are_rejected_with_the_option_name()
     {
         var bad = new EchoServerOptions { OutputBufferLimit = 10, BufferSize = 100 };

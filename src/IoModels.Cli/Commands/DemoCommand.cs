@@ -4,7 +4,7 @@ using IoModels.Cli.Demos;
 
 namespace IoModels.Cli.Commands;
 
-/// <summary><c>iomodels demo [SCENARIO]</c>: list the scripted lessons, or run one and print its measured conclusion.</summary>
+/// <summary><c>iomodels demo [SCENARIO]</c>: list the scripted lessons, or run one and print its conclusion if the run measured it.</summary>
 internal static class DemoCommand
 {
     /// <summary>
@@ -64,9 +64,19 @@ internal static class DemoCommand
         var context = new DemoContext(output, scale);
         DemoResult result = await RunScenarioAsync(scenario, context, cancellationToken);
         await output.WriteLineAsync();
-        await output.WriteLineAsync("Conclusion: " + result.Conclusion);
+        if (result.Conclusion is { } conclusion)
+        {
+            await output.WriteLineAsync("Conclusion: " + conclusion);
+        }
+        else
+        {
+            // Nothing is concluded that this run did not measure: say what it measured instead.
+            await output.WriteLineAsync("No conclusion: this run did not show what the demo is about (" + string.Join("; ", result.Failures) + ").");
+            await output.WriteLineAsync("Run it again on a quieter machine, or with a larger --scale.");
+        }
+
         await output.FlushAsync(cancellationToken);
-        return (int)ExitCode.Success;
+        return (int)(result.Conclusion is null ? ExitCode.Failure : ExitCode.Success);
     }
 
     /// <summary>Runs <paramref name="scenario"/> under the <see cref="Deadline"/>; tests call this directly.</summary>

@@ -43,14 +43,22 @@ internal sealed class BusyPollDemo : IDemoScenario
             ["sleep_would_block_per_s"] = nap.WouldBlockPerSecond,
             ["sleep_round_trip_ms"] = nap.RoundTripMs,
         };
-        string conclusion =
-            $"With {clients} silent clients the spinning loop used {F(spin.CpuPercent, "0")}% of a core for nothing: " +
-            $"{F(spin.SweepsPerSecond, "N0")} sweeps and {F(spin.WouldBlockPerSecond, "N0")} \"would block\" answers a second. " +
-            $"Sleeping {F(s_pollInterval.TotalMilliseconds)} ms after an empty sweep cut that to {F(nap.CpuPercent, "0")}% " +
-            $"({F(nap.SweepsPerSecond, "N0")} sweeps/s), and a round trip went from {F(spin.RoundTripMs, "0.###")} ms to {F(nap.RoundTripMs, "0.###")} ms: " +
-            "polling trades CPU for latency; select and epoll let the kernel do the waiting instead.";
-        return new DemoResult(conclusion, numbers);
+        return Judge(numbers);
     }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n) => DemoResult.Judge(n,
+        [
+            new(n["spin_would_block_per_s"] > 0, "the spinning loop made no would-block calls"),
+            new(n["spin_sweeps_per_s"] > n["sleep_sweeps_per_s"],
+                $"the spinning loop swept {F(n["spin_sweeps_per_s"], "N0")} times a second, no more than the sleeping one ({F(n["sleep_sweeps_per_s"], "N0")})"),
+            new(n["spin_cpu_percent"] > n["sleep_cpu_percent"],
+                $"the spinning loop used {F(n["spin_cpu_percent"], "0")}% of a core, no more than the sleeping one ({F(n["sleep_cpu_percent"], "0")}%)"),
+        ],
+        () => $"With {n["clients"]} silent clients the spinning loop used {F(n["spin_cpu_percent"], "0")}% of a core for nothing: " +
+            $"{F(n["spin_sweeps_per_s"], "N0")} sweeps and {F(n["spin_would_block_per_s"], "N0")} \"would block\" answers a second. " +
+            $"Sleeping {F(s_pollInterval.TotalMilliseconds)} ms after an empty sweep cut that to {F(n["sleep_cpu_percent"], "0")}% " +
+            $"({F(n["sleep_sweeps_per_s"], "N0")} sweeps/s), and a round trip went from {F(n["spin_round_trip_ms"], "0.###")} ms " +
+            $"to {F(n["sleep_round_trip_ms"], "0.###")} ms: polling trades CPU for latency.");
 
     private static async Task<Run> MeasureAsync(DemoContext context, ModelInfo model, TimeSpan pollInterval, int clientCount, int pings,
         TimeSpan window, CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ namespace IoModels.Cli.Demos;
 /// <summary>
 /// One scripted lesson for <c>iomodels demo</c>: it starts servers in this process through the
 /// registry, drives loopback clients, narrates what happens, and ends with a conclusion that quotes
-/// the numbers it measured in this run.
+/// the numbers it measured in this run, or with none when those numbers do not show the claim.
 /// </summary>
 internal interface IDemoScenario
 {
@@ -16,6 +16,12 @@ internal interface IDemoScenario
     /// <summary>The registry models it needs; it refuses to start when one is missing.</summary>
     IReadOnlyList<string> Models { get; }
 
-    /// <summary>Runs the scenario, narrating on <see cref="DemoContext.Output"/>; returns what it measured.</summary>
+    /// <summary>Runs the scenario, narrating on <see cref="DemoContext.Output"/>; returns what it measured, judged by <see cref="Judge"/>.</summary>
     Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The conclusion from a run's numbers (those <see cref="RunAsync"/> returns), only if they show the claim:
+    /// the same numbers always give the same verdict, so tests can hand it a run that failed.
+    /// </summary>
+    DemoResult Judge(IReadOnlyDictionary<string, double> numbers);
 }

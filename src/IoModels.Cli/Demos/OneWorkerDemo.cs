@@ -57,10 +57,15 @@ internal sealed class OneWorkerDemo : IDemoScenario
             ["peak_threads"] = stats[EchoCounter.PeakThreads],
             ["accepted"] = stats[EchoCounter.ConnectionsAccepted],
         };
-        string conclusion =
-            $"With one worker, B waited {F(bWait.Elapsed.TotalSeconds)} s for an echo that took A {F(aTrip.TotalMilliseconds)} ms: " +
-            $"the whole {F(hold.TotalSeconds)} s that A held the only thread (peak engine threads: {stats[EchoCounter.PeakThreads]}). " +
-            "A blocked thread serves one client; with a pool of N, client N+1 waits.";
-        return new DemoResult(conclusion, numbers);
+        return Judge(numbers);
     }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n) => DemoResult.Judge(n,
+        [
+            new(n["b_wait_s"] >= n["hold_s"] * 0.9, $"B was answered after {F(n["b_wait_s"])} s, before A left at {F(n["hold_s"])} s"),
+            new(n["peak_threads"] == 1, $"the engine ran {n["peak_threads"]} threads, not one"),
+        ],
+        () => $"With one worker, B waited {F(n["b_wait_s"])} s for an echo that took A {F(n["a_round_trip_ms"])} ms: " +
+            $"the whole {F(n["hold_s"])} s that A held the only thread (peak engine threads: {n["peak_threads"]}). " +
+            "A blocked thread serves one client at a time (`iomodels demo pool-of-two` measures a pool of two).");
 }

@@ -56,10 +56,16 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
             ["peak_threads"] = stats[EchoCounter.PeakThreads],
             ["peak_connections"] = stats[EchoCounter.PeakConnections],
         };
-        string conclusion =
-            $"Two workers served A and B at once ({F(aTrip.TotalMilliseconds)} ms and {F(bTrip.TotalMilliseconds)} ms), " +
-            $"but C waited {F(cWait.Elapsed.TotalSeconds)} s, until A left after {F(hold.TotalSeconds)} s. " +
-            $"Peak engine threads {stats[EchoCounter.PeakThreads]}, peak connections served {stats[EchoCounter.PeakConnections]}: a pool caps threads, and so caps clients.";
-        return new DemoResult(conclusion, numbers);
+        return Judge(numbers);
     }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n) => DemoResult.Judge(n,
+        [
+            new(n["c_wait_s"] >= n["hold_s"] * 0.9, $"C was answered after {F(n["c_wait_s"])} s, before A left at {F(n["hold_s"])} s"),
+            new(n["peak_threads"] == 2, $"the engine ran {n["peak_threads"]} threads, not two"),
+            new(n["peak_connections"] == 2, $"the engine served {n["peak_connections"]} connections at once, not two"),
+        ],
+        () => $"Two workers served A and B at once ({F(n["a_round_trip_ms"])} ms and {F(n["b_round_trip_ms"])} ms), " +
+            $"but C waited {F(n["c_wait_s"])} s, until A left after {F(n["hold_s"])} s. " +
+            $"Peak engine threads {n["peak_threads"]}, peak connections served {n["peak_connections"]}: a pool caps threads, and so caps clients.");
 }

@@ -26,7 +26,6 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
         Run s = await MeasureAsync(context, select, idle, pings, cancellationToken);
         Run e = await MeasureAsync(context, epoll, idle, pings, cancellationToken);
-        string epollName = epoll.Mechanism ?? "epoll";
 
         // Signal-driven IO, where this OS has it: told *that* something is ready, never *what*,
         // so each signal makes it try every socket, like select but without even a list back.
@@ -43,7 +42,6 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             ["select_round_trip_us"] = s.RoundTripMicroseconds,
             ["select_cpu_us_per_round_trip"] = s.CpuMicrosecondsPerTrip,
             ["epoll_waits"] = e.Waits,
-            ["epoll_scanned_per_wait"] = e.ScannedPerWait,
             ["epoll_ready_per_wait"] = e.ReadyPerWait,
             ["epoll_round_trip_us"] = e.RoundTripMicroseconds,
             ["epoll_cpu_us_per_round_trip"] = e.CpuMicrosecondsPerTrip,
@@ -56,16 +54,36 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             numbers["signal_cpu_us_per_round_trip"] = signalRun.CpuMicrosecondsPerTrip;
         }
 
-        string conclusion =
-            $"With {idle} idle clients, every select wait passed {F(s.ScannedPerWait, "0")} sockets to the kernel to find {F(s.ReadyPerWait)} ready; " +
-            $"{epollName} returned {F(e.ReadyPerWait)} events per wait and was handed {F(e.ScannedPerWait, "0")} sockets per wait. " +
-            $"The busy client's round trip: {F(s.RoundTripMicroseconds, "0")} µs with select, {F(e.RoundTripMicroseconds, "0")} µs with {epollName}; " +
-            $"CPU per round trip {F(s.CpuMicrosecondsPerTrip, "0")} µs vs {F(e.CpuMicrosecondsPerTrip, "0")} µs. " +
-            "select's cost grows with every socket it watches; epoll's with the sockets that are ready." +
-            (g is { } r
-                ? $" Signal-driven IO tried {F(r.ScannedPerWait, "0")} sockets per signal (a signal names none) and took {F(r.RoundTripMicroseconds, "0")} µs per round trip: select's cost without select's list."
-                : string.Empty);
-        return new DemoResult(conclusion, numbers);
+        return Judge(numbers);
+    }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n)
+    {
+        string epollName = ModelRegistry.Find("epoll")?.Mechanism ?? "epoll";
+        double idle = n["idle_clients"];
+        bool signal = n.ContainsKey("signal_scanned_per_wait");
+        List<DemoCheck> checks =
+        [
+            new(n["select_waits"] > 0 && n["epoll_waits"] > 0, "a server never waited during the round trips"),
+            new(n["select_scanned_per_wait"] >= idle, $"select scanned {F(n["select_scanned_per_wait"], "0.#")} sockets per wait with {idle} idle clients"),
+            new(n["epoll_ready_per_wait"] < n["select_scanned_per_wait"],
+                $"{epollName} returned {F(n["epoll_ready_per_wait"])} events per wait, no fewer than select scanned ({F(n["select_scanned_per_wait"], "0.#")})"),
+        ];
+        if (signal)
+        {
+            checks.Add(new(n["signal_scanned_per_wait"] >= idle, $"signal tried {F(n["signal_scanned_per_wait"], "0.#")} sockets per signal with {idle} idle clients"));
+        }
+
+        return DemoResult.Judge(n, checks, () =>
+            $"With {idle} idle clients, every select wait passed {F(n["select_scanned_per_wait"], "0")} sockets to the kernel to find {F(n["select_ready_per_wait"])} ready; " +
+            $"{epollName} is passed no list (the kernel keeps it) and returned {F(n["epoll_ready_per_wait"])} events per wait. " +
+            $"The busy client's round trip: {F(n["select_round_trip_us"], "0")} µs with select, {F(n["epoll_round_trip_us"], "0")} µs with {epollName}; " +
+            $"CPU per round trip {F(n["select_cpu_us_per_round_trip"], "0")} µs vs {F(n["epoll_cpu_us_per_round_trip"], "0")} µs. " +
+            $"At this one size, select scanned every socket it watched, {epollName} returned only the ready ones." +
+            (signal
+                ? $" Signal-driven IO tried {F(n["signal_scanned_per_wait"], "0")} sockets per signal (plain SIGIO names none) and took " +
+                    $"{F(n["signal_round_trip_us"], "0")} µs per round trip: select's cost without select's list."
+                : string.Empty));
     }
 
     private static async Task<Run> MeasureAsync(DemoContext context, ModelInfo model, int idleCount, int pings, CancellationToken cancellationToken)
@@ -101,8 +119,9 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
                 PerWait(EchoCounter.ReadyEvents),
                 wall.Elapsed.TotalMicroseconds / pings,
                 cpu.TotalMicroseconds / pings);
+            string scanned = model.KeyCounters.Contains(EchoCounter.SocketsScanned) ? $"{F(run.ScannedPerWait, "0.#")} sockets scanned and " : string.Empty;
             context.Say($"  {model.Name}: {pings} round trips in {F(wall.Elapsed.TotalMilliseconds, "0")} ms ({F(run.RoundTripMicroseconds, "0")} µs each); " +
-                $"{waits} waits, {F(run.ScannedPerWait, "0.#")} sockets scanned and {F(run.ReadyPerWait)} ready per wait; " +
+                $"{waits} waits, {scanned}{F(run.ReadyPerWait)} ready per wait; " +
                 $"{F(run.CpuMicrosecondsPerTrip, "0")} µs of CPU per round trip.");
             busy.Leave();
             return run;

@@ -43,13 +43,24 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
             ["async_managed_heap_added_mib"] = a.HeapAddedMiB,
             ["async_connect_s"] = a.ConnectSeconds,
         };
-        string conclusion =
-            $"For {clients} idle clients, thread per connection ran {b.EngineThreads} engine threads (process threads {Signed(b.ProcessThreadsAdded)}) " +
-            $"and changed the working set by {Signed(b.WorkingSetAddedMiB)} MiB, {Signed(b.WorkingSetAddedMiB * 1024 / clients)} KiB per client; " +
-            $"async ran {a.EngineThreads} engine threads of its own (process threads {Signed(a.ProcessThreadsAdded)}: thread-pool and runtime threads) " +
-            $"and changed it by {Signed(a.WorkingSetAddedMiB)} MiB, {Signed(a.WorkingSetAddedMiB * 1024 / clients)} KiB per client. " +
-            "Blocking threads cost a stack and a kernel task each; a pending async receive costs a small object on the heap.";
-        return new DemoResult(conclusion, numbers);
+        return Judge(numbers);
+    }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n)
+    {
+        double clients = n["clients"];
+        return DemoResult.Judge(n,
+            [
+                new(n["blocking_engine_threads"] >= clients, $"blocking ran {n["blocking_engine_threads"]} engine threads for {clients} clients"),
+                new(n["async_engine_threads"] < clients, $"async ran {n["async_engine_threads"]} engine threads for {clients} clients"),
+            ],
+            () => $"For {clients} idle clients, thread per connection ran {n["blocking_engine_threads"]} engine threads " +
+                $"(process threads {Signed(n["blocking_process_threads_added"], "+0;-0;0")}) and changed the working set by " +
+                $"{Signed(n["blocking_working_set_added_mib"])} MiB, {Signed(n["blocking_working_set_added_mib"] * 1024 / clients)} KiB per client; " +
+                $"async ran {n["async_engine_threads"]} engine threads of its own (process threads {Signed(n["async_process_threads_added"], "+0;-0;0")}: " +
+                $"thread-pool and runtime threads) and changed it by {Signed(n["async_working_set_added_mib"])} MiB, " +
+                $"{Signed(n["async_working_set_added_mib"] * 1024 / clients)} KiB per client. " +
+                "Blocking threads cost a stack and a kernel task each; a pending async receive costs a small object on the heap.");
     }
 
     private static async Task<Run> MeasureAsync(DemoContext context, ModelInfo model, int count, CancellationToken cancellationToken)
@@ -101,7 +112,7 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
         }
     }
 
-    private static string Signed(double value) => F(value, "+0.0;-0.0;0");
+    private static string Signed(double value, string format = "+0.0;-0.0;0") => F(value, format);
 
     private static string Signed(int value) => F(value, "+0;-0;0");
 

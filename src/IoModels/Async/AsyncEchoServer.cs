@@ -12,12 +12,16 @@ namespace IoModels.Async;
 /// </summary>
 /// <remarks>
 /// How this model works — read top to bottom:
-/// 1. Every operation is started and awaited. While it is pending, no thread is blocked: the method's
-///    state is parked on the heap and the thread goes back to the pool. A few threads serve
-///    thousands of connections.
+/// 1. Every operation is started and awaited. While it is pending, no thread of ours is blocked: the
+///    method's state machine is saved on the heap and the thread goes back to the pool. A few
+///    threads serve thousands of connections.
 /// 2. On Linux and macOS this is readiness underneath, not kernel completion: the runtime's own
 ///    epoll/kqueue thread learns a socket is ready, a pool thread then makes the non-blocking
-///    recv/send, and only then is our await "completed". Windows uses IOCP, real completion.
+///    recv/send, and only then is our await "completed". On Windows .NET binds sockets to an IO
+///    completion port, and a receive WITH a buffer is completion (the kernel copies, then posts).
+///    This engine, though, waits with a zero-byte receive (point 3): on Windows that completion
+///    only says "data arrived", IOCP acting as a readiness signal, and the real receive after it
+///    usually completes at once, inline. So on every OS this engine is readiness plus a copy.
 ///    (The <c>uring</c> model shows what completion looks like on Linux.)
 /// 3. Each connection waits for data with a zero-byte receive, which needs no buffer, and only then
 ///    rents a buffer from the pool for the real receive and the echo, returning it before waiting

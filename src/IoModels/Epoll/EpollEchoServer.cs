@@ -14,11 +14,16 @@ namespace IoModels.Epoll;
 /// </summary>
 /// <remarks>
 /// How this model works — read top to bottom:
-/// 1. One thread, an event loop, serves many connections. It tells the kernel once which sockets to
-///    watch (epoll_ctl ADD when a socket is accepted), then blocks in ONE call, epoll_wait, which
-///    returns only the sockets that are ready. Unlike select, the watched set lives in the kernel and
-///    is not passed in again on every call, so a wait costs in proportion to the ready sockets, not
-///    to all of them: see "events per wait".
+/// 1. One thread, an event loop, serves many connections. It registers each socket with the kernel
+///    (epoll_ctl ADD when it is accepted), then blocks in ONE call, epoll_wait, which returns only
+///    the sockets that are ready. Unlike select, the watched set lives in the kernel and is not
+///    passed in again on every call: select and poll hook a wait-queue entry onto every socket on
+///    every call and unhook them all before returning, while epoll hooks one at ADD whose callback
+///    puts the socket on a ready list, and epoll_wait reads that list. So a wait costs in proportion
+///    to the ready sockets, not to all of them: see "events per wait". The set is not fixed: the
+///    loop changes a socket's interest with epoll_ctl (points 3 and 5), one system call each time.
+///    epoll wins nothing when most sockets are ready on every wait, and short connections pay an
+///    epoll_ctl ADD each that poll never pays.
 /// 2. That wait is phase 1 of a read (waiting for data); phase 2 (copying it) is a non-blocking recv,
 ///    which now succeeds at once. Every socket is non-blocking: a call made too early returns EAGAIN
 ///    (counted as would-block) instead of stalling the loop and every other client on it.
@@ -33,9 +38,10 @@ namespace IoModels.Epoll;
 ///    enough. The price: a socket the loop cannot serve right now (end of stream seen, output queue
 ///    full, the listener during an EMFILE back-off) must have that interest removed with epoll_ctl,
 ///    or every wait returns it at once and the loop spins.
-///    Edge-triggered (--edge-triggered, EPOLLET): a socket is reported when it BECOMES ready (new data
-///    arrived), once. So the loop must recv (and accept) until EAGAIN, or leftover data is never
-///    reported again and the connection hangs; and when it stops reading early (output queue full)
+///    Edge-triggered (--edge-triggered, EPOLLET): a socket is reported when it BECOMES ready, once per
+///    new arrival, not once per socket; data left unread is not reported again. So the loop must recv
+///    (and accept) until EAGAIN, or the leftover data waits unreported until the client sends more,
+///    and may hang the connection; and when it stops reading early (output queue full)
 ///    it must remember that data is waiting and come back to it itself once there is room. In
 ///    return: fewer events, and no epoll_ctl to stop being told about what it cannot serve.
 /// 6. --loops N: N such loops on N threads, each with its own epoll instance and, on Linux, its own

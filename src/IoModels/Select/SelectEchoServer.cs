@@ -20,7 +20,9 @@ namespace IoModels.Select;
 /// 2. The cost is in the lists. Before every call the thread builds them again: the listener and
 ///    every connection that can take more input in the read list, every connection with echoes
 ///    waiting in the write list. The kernel checks every socket passed in, every call, even if one is
-///    ready; the statistics show sockets scanned per wait against ready per wait.
+///    ready, and hooks a wait-queue entry onto each that it unhooks again before returning (the
+///    notes' "select keeps polling" is this, not a spin); the statistics show sockets scanned per
+///    wait against ready per wait.
 /// 3. Select filters the lists in place: what is left afterwards is what is ready. That is why
 ///    they are rebuilt each time rather than kept.
 /// 4. A connection is in one list at a time: the write list while it has echoes to send, else the

@@ -16,15 +16,18 @@ namespace IoModels.Signal;
 ///    send would have blocked, or the peer closes or resets.
 /// 2. Phase 1 of a read, waiting for data, is done by the kernel while this thread sleeps; the
 ///    signal says it is over. Phase 2, the copy, is still our Receive, as in every readiness model.
-/// 3. A signal says "something is ready", never what or where: SIGIO carries no descriptor, and a
+/// 3. A plain SIGIO says "something is ready", never what or where: it carries no descriptor, and a
 ///    second SIGIO raised while the first is pending merges with it. So on every signal the thread
 ///    must try EVERY socket — accept until it would block, then receive and send on each connection
 ///    until they would block — as Stevens' signal-driven UDP server does with its one socket. With
 ///    one socket that is cheap; a TCP server has one per client, so each signal costs a scan of all
 ///    of them, and with one client talking among a hundred idle ones nearly every try is wasted
 ///    (sockets tried per signal, and the would-block share, show it). That is why this model is rare
-///    for TCP servers. (Linux's F_SETSIG would queue a signal that names the descriptor; epoll
-///    made that unnecessary.)
+///    for TCP servers (Stevens, UNP 25.4: "of little use" with a connected TCP socket). Linux can
+///    name the socket: fcntl F_SETSIG with a real-time signal and an SA_SIGINFO handler delivers
+///    si_fd and si_band, one queued signal per event, falling back to a plain SIGIO when the queue
+///    overflows (the C10K-era "RT signals" servers; epoll replaced them). This engine cannot use
+///    it: .NET's PosixSignalRegistration gives the handler the signal number, never the siginfo.
 /// 4. Signal handlers may only make async-signal-safe calls. .NET's PosixSignalRegistration runs
 ///    our handler later, on a thread-pool thread, where all it does is count the signal and set an
 ///    event this thread waits on. It must mark the signal handled, or the runtime applies SIGIO's

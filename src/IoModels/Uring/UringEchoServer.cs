@@ -11,9 +11,14 @@ namespace IoModels.Uring;
 /// <remarks>
 /// How this model works — read top to bottom:
 /// 1. Readiness (select, poll, epoll) asks "which sockets could I read now?" and then makes the read
-///    itself. Completion turns that around: we hand the kernel a buffer and say "receive into this";
-///    the kernel waits for the data AND copies it into our buffer, and only then tells us "done, n
-///    bytes". Both phases of a read happen in the kernel, off our thread.
+///    itself. Completion turns that around: we hand the kernel a buffer and say "receive into this",
+///    and it tells us only when it is "done, n bytes". That passes the POSIX test for asynchronous IO
+///    (UNP 6.2): the request does not block us, no second call is needed, and the completion arrives
+///    with the data already in our buffer. Which thread's CPU does the copy is a separate question:
+///    for a socket, io_uring tries the receive when it is submitted, arms an internal poll if there
+///    is no data, and retries when the socket becomes readable, as task work on the submitting
+///    thread. So the copy runs in the kernel on this loop's own thread: with DEFER_TASKRUN (point
+///    10) inside our io_uring_enter, on older kernels when the kernel interrupts the thread.
 /// 2. The requests and the answers travel through two rings shared with the kernel (see Ring.cs): we
 ///    write submission entries (SQEs) and publish them; one io_uring_enter call both submits a whole
 ///    batch and sleeps until completions (CQEs) arrive. Many operations, one system call.

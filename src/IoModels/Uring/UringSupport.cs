@@ -20,6 +20,9 @@ public static class UringSupport
 
     private static readonly Lazy<string?> s_reason = new(Detect);
 
+    /// <summary>The oldest kernel the uring model runs on (the registry states it; the explain texts must agree).</summary>
+    public static Version MinimumKernel => s_minimumKernel;
+
     /// <summary>Why io_uring cannot be used here, or null when it can.</summary>
     public static string? UnsupportedReason => s_reason.Value;
 

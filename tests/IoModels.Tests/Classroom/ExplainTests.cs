@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using IoModels.Cli;
 using IoModels.Cli.Commands;
@@ -11,22 +12,10 @@ namespace IoModels.Tests.Classroom;
 /// <summary><c>iomodels explain</c>: a text for every model in both languages, independent of the registry.</summary>
 public sealed partial class ExplainTests
 {
-    public static TheoryData<string, string> ModelsAndLanguages
-    {
-        get
-        {
-            var data = new TheoryData<string, string>();
-            foreach (string model in ExplainTexts.Models)
-            {
-                foreach (string language in ExplainTexts.Languages)
-                {
-                    data.Add(model, language);
-                }
-            }
+    public static TheoryData<string, string> ModelsAndLanguages => InEveryLanguage(ExplainTexts.Models);
 
-            return data;
-        }
-    }
+    /// <summary>Every text: the models and the overview.</summary>
+    public static TheoryData<string, string> TopicsAndLanguages => InEveryLanguage(ExplainTexts.Models.Append(ExplainTexts.Overview));
 
     [Fact]
     public void The_seven_models_are_explained_whether_or_not_this_build_registers_them()
@@ -58,12 +47,20 @@ public sealed partial class ExplainTests
     [Theory]
     [InlineData("en")]
     [InlineData("zh")]
-    public void The_overview_defines_the_two_phases_and_compares_every_model(string language)
+    public void The_overview_compares_every_model_and_says_where_each_runs_as_the_registry_does(string language)
     {
         string text = ExplainTexts.Get(ExplainTexts.Overview, language);
         foreach (string model in ExplainTexts.Models)
         {
             Assert.Matches(new Regex(@"^\s{2}" + model + @"\s", RegexOptions.Multiline), text); // a row of the comparison table
+
+            // "  uring        Linux 5.11 or later      (details...)": where it runs, up to a wide gap or a parenthesis.
+            Match row = Regex.Match(text, "^  " + model + @" +((?:Linux|macOS|FreeBSD|Windows).*?)(?: {2,}|[(（]|$)", RegexOptions.Multiline);
+            Assert.True(row.Success, $"overview.{language} does not say where {model} runs");
+            if (ModelRegistry.Find(model) is { } info)
+            {
+                AssertStatesRegistry(info, $"overview.{language} ({model})", row.Groups[1].Value);
+            }
         }
 
         Assert.Contains("poll(2)", text, StringComparison.Ordinal);
@@ -89,23 +86,52 @@ public sealed partial class ExplainTests
     [Fact]
     public void Every_command_the_texts_suggest_parses()
     {
-        var root = new RootCommand { ServeCommand.Create(), ClientCommand.Create(), ModelsCommand.Create(), ExplainCommand.Create(), DemoCommand.Create() };
+        RootCommand root = RootCommandFactory.Create(); // the parser Program.Main runs
         int checkedCommands = 0;
         foreach (string topic in ExplainTexts.Models.Append(ExplainTexts.Overview))
         {
             foreach (string language in ExplainTexts.Languages)
             {
-                foreach (Match match in CommandLine().Matches(ExplainTexts.Get(topic, language)))
-                {
-                    string[] args = match.Groups[1].Value.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    ParseResult result = root.Parse(args);
-                    Assert.True(result.Errors.Count == 0, $"{topic}.{language}: 'iomodels {string.Join(' ', args)}': {string.Join("; ", result.Errors.Select(e => e.Message))}");
-                    checkedCommands++;
-                }
+                checkedCommands += AssertCommandsParse(root, $"{topic}.{language}", ExplainTexts.Get(topic, language));
             }
         }
 
         Assert.True(checkedCommands > 50, $"only {checkedCommands} commands found");
+    }
+
+    [Fact]
+    public void Every_command_of_the_readme_lesson_plan_parses()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        int start = readme.IndexOf("A 20-minute lesson", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no lesson plan ('A 20-minute lesson')");
+        int end = readme.IndexOf("\n\n", readme.IndexOf("| min |", start, StringComparison.Ordinal), StringComparison.Ordinal);
+        string plan = readme[start..(end < 0 ? readme.Length : end)];
+
+        int checkedCommands = AssertCommandsParse(RootCommandFactory.Create(), "README lesson plan", plan);
+        Assert.True(checkedCommands >= 8, $"only {checkedCommands} commands found in the lesson plan");
+    }
+
+    [Theory, MemberData(nameof(TopicsAndLanguages))]
+    public void Every_line_fits_a_projector_100_columns_wide(string topic, string language)
+    {
+        string[] lines = ExplainTexts.Get(topic, language).Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            int width = DisplayWidth(lines[i].TrimEnd('\r'));
+            Assert.True(width <= 100, $"{topic}.{language} line {i + 1} is {width} columns: {lines[i]}");
+        }
+    }
+
+    [SkippableTheory, MemberData(nameof(ModelsAndLanguages))]
+    public void A_model_text_states_the_platforms_and_kernel_of_its_registry_entry(string model, string language)
+    {
+        ModelInfo? info = ModelRegistry.Find(model);
+        Skip.If(info is null, $"the {model} engine is not in this build");
+        string label = language == "zh" ? "运行平台：" : "Runs on:";
+        Match line = Regex.Match(ExplainTexts.Get(model, language), "^  " + label + @"\s*(.+)$", RegexOptions.Multiline);
+        Assert.True(line.Success, $"{model}.{language} has no '{label}' line at the top");
+        AssertStatesRegistry(info!, $"{model}.{language}", line.Groups[1].Value);
     }
 
     [Theory]
@@ -141,7 +167,80 @@ public sealed partial class ExplainTests
         Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring", line);
     }
 
+    private static TheoryData<string, string> InEveryLanguage(IEnumerable<string> topics)
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string topic in topics)
+        {
+            foreach (string language in ExplainTexts.Languages)
+            {
+                data.Add(topic, language);
+            }
+        }
+
+        return data;
+    }
+
     private static int CjkCount(string text) => text.Count(c => c is >= '\u4E00' and <= '\u9FFF');
+
+    /// <summary>Parses every <c>iomodels ...</c> command quoted in <paramref name="text"/>; returns how many.</summary>
+    private static int AssertCommandsParse(RootCommand root, string where, string text)
+    {
+        int count = 0;
+        foreach (Match match in CommandLine().Matches(text))
+        {
+            string[] args = match.Groups[1].Value.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            ParseResult result = root.Parse(args);
+            Assert.True(result.Errors.Count == 0, $"{where}: 'iomodels {string.Join(' ', args)}': {string.Join("; ", result.Errors.Select(e => e.Message))}");
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>"Linux, macOS" or "Linux 5.11 or later" (or "Linux、macOS", "Linux 5.11 及以上") against the registry entry.</summary>
+    private static void AssertStatesRegistry(ModelInfo info, string where, string statement)
+    {
+        string[] items = statement.Split([',', '、'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        IEnumerable<string> platforms = items.Select(i => i.Split(' ')[0]).Order(StringComparer.Ordinal);
+        string[] versions = [.. Regex.Matches(statement, @"\d+\.\d+").Select(m => m.Value)];
+        string[] kernel = info.MinimumKernel is { } minimum ? [minimum.ToString(2)] : [];
+        Assert.True(platforms.SequenceEqual(info.Platforms.Order(StringComparer.Ordinal)) && versions.SequenceEqual(kernel),
+            $"{where} says '{statement}'; the registry says {string.Join(", ", info.Platforms)}"
+            + (kernel.Length > 0 ? $" (Linux {kernel[0]} or later)" : string.Empty));
+    }
+
+    /// <summary>Columns on a terminal: East Asian wide and fullwidth characters take two, the rest one.</summary>
+    private static int DisplayWidth(string line)
+    {
+        int width = 0;
+        foreach (Rune rune in line.EnumerateRunes())
+        {
+            width += IsWide(rune.Value) ? 2 : 1;
+        }
+
+        return width;
+    }
+
+    /// <summary>The Unicode East Asian Width classes W and F, by block (UAX #11), as far as these texts can use them.</summary>
+    private static bool IsWide(int c) =>
+        c is (>= 0x1100 and <= 0x115F) or (>= 0x2E80 and <= 0x303E) or (>= 0x3041 and <= 0x33FF)
+            or (>= 0x3400 and <= 0x4DBF) or (>= 0x4E00 and <= 0x9FFF) or (>= 0xA000 and <= 0xA4CF)
+            or (>= 0xAC00 and <= 0xD7A3) or (>= 0xF900 and <= 0xFAFF) or (>= 0xFE30 and <= 0xFE4F)
+            or (>= 0xFF00 and <= 0xFF60) or (>= 0xFFE0 and <= 0xFFE6) or (>= 0x20000 and <= 0x3FFFD);
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "IoModels.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No IoModels.sln above {AppContext.BaseDirectory}.");
+    }
 
     /// <summary>"  iomodels serve --model x --stats 1s        comment": the command, up to two spaces or a closing quote.</summary>
     [GeneratedRegex(@"iomodels((?: [^\s`']+)+)")]
