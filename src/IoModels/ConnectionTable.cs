@@ -95,6 +95,12 @@ public sealed class ConnectionTable
         public bool TryCloseForIdle(long seen) =>
             seen != ClosedForIdle && Interlocked.CompareExchange(ref _lastActive, ClosedForIdle, seen) == seen;
 
+        /// <summary>Set with <see cref="TryCloseForIdle"/> when echoes were pending: the close is a reset (<see cref="CloseReason.IdleStalled"/>).</summary>
+        public bool StalledAtIdle { get; set; }
+
+        /// <summary>The kernel's send queue at the last idle look, -1 for none (see <see cref="IdleRule"/>); the one idle sweeper's alone.</summary>
+        public int UnsentSample { get; set; } = -1;
+
         // ---- Graceful stop for engines whose connections are served by their own thread or async flow ----
         // Exactly one of the owner and the stopper shuts the sending side down (FIN), and only while the
         // owner holds no unsent echo: the owner marks each echo's start and end, the stopper may take a

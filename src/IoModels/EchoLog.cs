@@ -13,8 +13,20 @@ public static class EchoLog
         log.Information("{Model} accepted #{Connection} from {Remote}", model, id, remote);
 
     public static void Closed(ILogger log, string model, long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason) =>
-        log.Information("{Model} closed #{Connection} {Remote}: {Reason}, {BytesIn} bytes in, {BytesOut} bytes out",
-            model, id, remote, reason, bytesIn, bytesOut);
+        log.Information("{Model} closed #{Connection} {Remote}: {Reason} ({How}), {BytesIn} bytes in, {BytesOut} bytes out",
+            model, id, remote, reason, Describe(reason), bytesIn, bytesOut);
+
+    /// <summary>What each close reason means for the client, for the close log line.</summary>
+    private static string Describe(CloseReason reason) => reason switch
+    {
+        CloseReason.ClientClosed => "the client finished sending; every echo sent, then FIN",
+        CloseReason.Reset => "the client reset or aborted",
+        CloseReason.IdleTimeout => "idle, nothing pending: FIN",
+        CloseReason.IdleStalled => "idle with echoes pending, the client stopped reading: reset",
+        CloseReason.Drained => "stopping: every echo sent, FIN, the client closed",
+        CloseReason.ServerStopping => "stopping: cut at the drain deadline with a reset",
+        _ => reason.ToString(),
+    };
 
     public static void Rejected(ILogger log, string model, EndPoint? remote, int limit, long refused) =>
         log.Warning("{Model} refused {Remote} ({Refused} refused since the last such line): the connection limit of {Limit} is reached",
@@ -155,8 +167,10 @@ public enum CloseReason
     ClientClosed,
     /// <summary>The client reset or aborted the connection.</summary>
     Reset,
-    /// <summary>No traffic for the idle timeout.</summary>
+    /// <summary>Nothing moved for the idle timeout and nothing was pending: closed with FIN.</summary>
     IdleTimeout,
+    /// <summary>Nothing moved for the idle timeout with echoes pending: the client stopped reading; reset.</summary>
+    IdleStalled,
     /// <summary>The server stopped: every echo was sent, our side was shut down (FIN) and the client then closed.</summary>
     Drained,
     /// <summary>The server stopped and the drain deadline passed (or the engine could not drain): cut with a reset.</summary>

@@ -33,6 +33,7 @@ public abstract partial class EchoServerBase : IEchoServer
         Options = options;
         Log = options.Logger;
         Trace = new TraceAggregator(Log, model);
+        Idle = new IdleRule(options.IdleTimeout);
     }
 
     public string Model { get; }
@@ -44,6 +45,9 @@ public abstract partial class EchoServerBase : IEchoServer
     protected EchoServerOptions Options { get; }
 
     protected ILogger Log { get; }
+
+    /// <summary>The idle rule, the same for every engine: see <see cref="IdleRule"/>.</summary>
+    protected IdleRule Idle { get; }
 
     /// <summary>Step narration for <c>serve --trace</c>: call <see cref="TraceAggregator.Record"/> at each step; free when tracing is off.</summary>
     protected TraceAggregator Trace { get; }
@@ -329,9 +333,9 @@ public abstract partial class EchoServerBase : IEchoServer
 
         long unechoed = connection.Output.Count;
         connection.Output.Dispose();
-        if (reason == CloseReason.ServerStopping)
+        if (reason is CloseReason.ServerStopping or CloseReason.IdleStalled)
         {
-            SocketSetup.Abort(connection.Socket); // the drain deadline passed: a reset, not a FIN after bytes nobody will read
+            SocketSetup.Abort(connection.Socket); // a reset, not a FIN after echoes nobody will read
         }
         else
         {
@@ -339,6 +343,29 @@ public abstract partial class EchoServerBase : IEchoServer
         }
 
         Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
+    }
+
+    /// <summary>
+    /// Applies <see cref="Idle"/> to a polled connection at one sweep: closes it, with FIN or a reset as
+    /// the rule decides, and returns true if it was idle.
+    /// </summary>
+    protected bool CloseIfIdle(PolledConnection connection, long now)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        int sample = connection.UnsentSample;
+        IdleVerdict verdict = Idle.Check(connection.LastActive, now, connection.Socket, !connection.Output.IsEmpty, ref sample);
+        connection.UnsentSample = sample;
+        switch (verdict)
+        {
+            case IdleVerdict.Moved:
+                connection.LastActive = now;
+                return false;
+            case IdleVerdict.Silent or IdleVerdict.Stalled:
+                Close(connection, IdleRule.CloseReasonOf(verdict));
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>
@@ -354,6 +381,7 @@ public abstract partial class EchoServerBase : IEchoServer
                 Statistics.Increment(EchoCounter.ConnectionsReset);
                 break;
             case CloseReason.IdleTimeout:
+            case CloseReason.IdleStalled:
                 Statistics.Increment(EchoCounter.ConnectionsTimedOut);
                 break;
             case CloseReason.ServerStopping:

@@ -26,6 +26,9 @@ public sealed class PolledConnection(Socket socket, long id, EndPoint? remote, O
     /// <summary><see cref="Environment.TickCount64"/> when bytes last moved, for the idle timeout.</summary>
     public long LastActive { get; set; } = Environment.TickCount64;
 
+    /// <summary>The kernel's send queue at the last idle look, -1 for none (see <see cref="IdleRule"/>).</summary>
+    public int UnsentSample { get; set; } = -1;
+
     /// <summary>The client shut down its sending side; close once <see cref="Output"/> is empty.</summary>
     public bool ReceivedEnd { get; set; }
 

@@ -78,6 +78,23 @@ public static class SocketSetup
     }
 
     /// <summary>
+    /// Shuts both directions down from a thread that does not own the socket: FIN to the client, and a
+    /// receive pending on it completes with end of stream (Linux), so its owner closes it. Nothing is
+    /// lost: it is used only on connections with no data in hand.
+    /// </summary>
+    public static void ShutdownBothQuietly(Socket socket)
+    {
+        try
+        {
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // Expected: the client reset or the owner closed the socket meanwhile; the owner sees that on its next call.
+        }
+    }
+
+    /// <summary>
     /// Closes <paramref name="socket"/> with a reset (SO_LINGER 0): what is still unsent is dropped and
     /// the client sees ECONNRESET at once, not a FIN after bytes that will never be read. Used at the
     /// drain deadline only.

@@ -43,6 +43,7 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _serving; // connections whose ServeAsync has not finished; stop waits for zero
     private Timer? _idleTimer;
+    private int _sweeping; // 1 while an idle sweep runs: timer callbacks may overlap, a sweep must not
     private Task? _acceptLoop;
 
     public AsyncEchoServer(EchoServerOptions options)
@@ -53,10 +54,9 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
     protected override void StartCore(Socket listener)
     {
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener));
-        if (Options.IdleTimeout is { } idle)
+        if (Idle.Enabled)
         {
-            TimeSpan period = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, TimeSpan.FromMilliseconds(10).Ticks));
-            _idleTimer = new Timer(_ => CloseIdle(idle), null, period, period);
+            _idleTimer = new Timer(_ => CloseIdle(), null, Idle.SweepPeriod, Idle.SweepPeriod);
         }
     }
 
@@ -256,7 +256,8 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
         {
             _listing.Remove(id);
             SocketSetup.CloseQuietly(client);
-            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? CloseReason.IdleTimeout : reason, unsent);
+            CloseReason idle = listed.StalledAtIdle ? CloseReason.IdleStalled : CloseReason.IdleTimeout;
+            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? idle : reason, unsent);
             if (Interlocked.Decrement(ref _serving) == 0 && Stopping)
             {
                 _drained.TrySetResult(); // the last connection of a stopping server is gone
@@ -303,22 +304,49 @@ public sealed class AsyncEchoServer : EchoServerBase, IConnectionListing
         }
     }
 
-    /// <summary>Closes connections with no traffic for <paramref name="idle"/>; marks them so their close is logged as a timeout.</summary>
-    private void CloseIdle(TimeSpan idle)
+    /// <summary>
+    /// The idle rule over every connection, once a sweep period, from a timer. An idle connection is
+    /// marked (so its close is logged as such), then: nothing pending, shut down both ways, which sends
+    /// FIN and completes the pending zero-byte receive with end of stream, so its own flow closes it;
+    /// echoes pending, a reset, which fails the pending send.
+    /// </summary>
+    private void CloseIdle()
     {
-        if (Stopping)
+        if (Stopping || Interlocked.Exchange(ref _sweeping, 1) == 1)
         {
-            return; // draining: the drain deadline applies, not the idle timeout
+            return; // draining (the drain deadline applies, not the idle timeout), or the previous sweep is still running
         }
 
-        long now = Environment.TickCount64;
-        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        try
         {
-            long lastActive = connection.LastActive;
-            if (now - lastActive >= idle.TotalMilliseconds && connection.TryCloseForIdle(lastActive))
+            long now = Environment.TickCount64;
+            foreach (ConnectionTable.Entry connection in _listing.Entries)
             {
-                SocketSetup.CloseQuietly(connection.Socket!); // wakes the pending receive with an aborted result
+                long lastActive = connection.LastActive;
+                int sample = connection.UnsentSample;
+                IdleVerdict verdict = Idle.Check(lastActive, now, connection.Socket!, connection.Activity == ConnectionActivity.Sending, ref sample);
+                connection.UnsentSample = sample;
+                if (verdict == IdleVerdict.Moved)
+                {
+                    connection.Touch();
+                }
+                else if (verdict is IdleVerdict.Silent or IdleVerdict.Stalled && connection.TryCloseForIdle(lastActive))
+                {
+                    connection.StalledAtIdle = verdict == IdleVerdict.Stalled;
+                    if (connection.StalledAtIdle)
+                    {
+                        SocketSetup.Abort(connection.Socket!);
+                    }
+                    else
+                    {
+                        SocketSetup.ShutdownBothQuietly(connection.Socket!);
+                    }
+                }
             }
+        }
+        finally
+        {
+            Volatile.Write(ref _sweeping, 0);
         }
     }
 

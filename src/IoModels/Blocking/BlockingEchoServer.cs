@@ -124,17 +124,19 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
     private void Serve(Socket client, long id)
     {
-        if (Options.IdleTimeout is { } idle)
+        if (Idle.Enabled)
         {
-            // A blocked call gives up after this long; an idle client is then closed. Set before the
-            // connection is listed: stop may close it from then on.
-            client.ReceiveTimeout = client.SendTimeout = (int)Math.Ceiling(idle.TotalMilliseconds);
+            // A blocked call gives up after one idle sweep period, so the thread can apply the idle
+            // rule and, if the connection is not idle, call again. Set before the connection is listed.
+            client.ReceiveTimeout = client.SendTimeout = (int)Idle.SweepMilliseconds;
         }
 
         EndPoint? remote = RemoteOf(client);
         ConnectionTable.Entry listed = _listing.Add(id, remote, client);
         byte[] buffer = new byte[Options.BufferSize];
         long bytesIn = 0, bytesOut = 0, unsent = 0;
+        long lastActive = Environment.TickCount64;
+        int unsentSample = -1;
         CloseReason reason = CloseReason.ServerStopping;
         try
         {
@@ -156,11 +158,24 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
                 Trace.Record(TraceEvent.ReceiveWaiting, id);
                 int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
                 Trace.Record(TraceEvent.ReceiveReturned, id, received);
+                if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled && !Stopping)
+                {
+                    if (IdleLook(client, ref lastActive, ref unsentSample, echoPending: false) is { } idle)
+                    {
+                        reason = idle;
+                        break;
+                    }
+
+                    continue; // not idle (or a slow reader emptied our send queue meanwhile): wait again
+                }
+
                 if (error != SocketError.Success)
                 {
                     reason = Classify(error);
                     break;
                 }
+
+                lastActive = Environment.TickCount64;
 
                 if (received == 0)
                 {
@@ -183,7 +198,7 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
 
                 listed.Activity = ConnectionActivity.Sending;
                 unsent = received;
-                int sent = SendAll(client, buffer.AsSpan(0, received), out error);
+                int sent = SendAll(client, buffer.AsSpan(0, received), ref lastActive, ref unsentSample, out error);
                 unsent = received - sent;
                 listed.Sent(sent);
                 listed.Activity = ConnectionActivity.WaitingForData;
@@ -214,7 +229,15 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
         finally
         {
             _listing.Remove(id);
-            SocketSetup.CloseQuietly(client);
+            if (reason == CloseReason.IdleStalled)
+            {
+                SocketSetup.Abort(client); // the client stopped reading: a reset, not a FIN after echoes nobody reads
+            }
+            else
+            {
+                SocketSetup.CloseQuietly(client);
+            }
+
             Closed(id, remote, bytesIn, bytesOut, reason, unsent);
         }
     }
@@ -248,8 +271,12 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
         }
     }
 
-    /// <summary>Blocking Send until every byte is taken (a blocking send can still return short, e.g. when interrupted).</summary>
-    private int SendAll(Socket client, ReadOnlySpan<byte> data, out SocketError error)
+    /// <summary>
+    /// Blocking Send until every byte is taken (a blocking send can still return short, e.g. when
+    /// interrupted or at its timeout). A send that times out with nothing taken asks the idle rule;
+    /// if the client stopped reading, it returns with <see cref="SocketError.TimedOut"/>.
+    /// </summary>
+    private int SendAll(Socket client, ReadOnlySpan<byte> data, ref long lastActive, ref int unsentSample, out SocketError error)
     {
         int total = 0;
         error = SocketError.Success;
@@ -257,15 +284,41 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
         {
             Statistics.Increment(EchoCounter.SendCalls);
             int sent = client.Send(data[total..], SocketFlags.None, out error); // blocks while the client's window is full
+            if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled && !Stopping)
+            {
+                if (IdleLook(client, ref lastActive, ref unsentSample, echoPending: true) is not null)
+                {
+                    error = SocketError.TimedOut;
+                    break;
+                }
+
+                error = SocketError.Success;
+                continue;
+            }
+
             if (error != SocketError.Success)
             {
                 break;
             }
 
             total += sent;
+            lastActive = Environment.TickCount64;
         }
 
         return total;
+    }
+
+    /// <summary>A blocked call timed out: the idle rule's close reason, or null if the connection is not idle.</summary>
+    private CloseReason? IdleLook(Socket client, ref long lastActive, ref int unsentSample, bool echoPending)
+    {
+        long now = Environment.TickCount64;
+        IdleVerdict verdict = Idle.Check(lastActive, now, client, echoPending, ref unsentSample);
+        if (verdict == IdleVerdict.Moved)
+        {
+            lastActive = now;
+        }
+
+        return verdict is IdleVerdict.Silent or IdleVerdict.Stalled ? IdleRule.CloseReasonOf(verdict) : null;
     }
 
     private CloseReason Classify(SocketError error)
@@ -275,9 +328,9 @@ public sealed class BlockingEchoServer : EchoServerBase, IConnectionListing
             return CloseReason.ServerStopping; // cut at the drain deadline: the reset we sent may come back as any error
         }
 
-        if (error is SocketError.TimedOut or SocketError.WouldBlock && Options.IdleTimeout is not null)
+        if (error is SocketError.TimedOut && Idle.Enabled)
         {
-            return CloseReason.IdleTimeout;
+            return CloseReason.IdleStalled; // only SendAll returns a timeout, when the idle rule found the client not reading
         }
 
         return CloseReason.Reset;

@@ -42,6 +42,9 @@ public sealed partial class EpollEchoServer
         /// <summary>When bytes last moved either way (Environment.TickCount64), for the idle timeout.</summary>
         public long LastActive { get; set; }
 
+        /// <summary>The kernel's send queue at the last idle look, -1 for none (see <see cref="IdleRule"/>).</summary>
+        public int UnsentSample { get; set; } = -1;
+
         public long BytesIn { get; set; }
 
         public long BytesOut { get; set; }

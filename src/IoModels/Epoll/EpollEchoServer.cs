@@ -123,7 +123,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
     {
         IReadinessQueue queue = loop.Queue;
         loop.Now = Environment.TickCount64;
-        loop.NextIdleSweep = loop.Now + IdleSweepPeriod();
+        loop.NextIdleSweep = loop.Now + Idle.SweepMilliseconds;
         try
         {
             while (!Aborting)
@@ -175,9 +175,9 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                     loop.ListenerArmed = true;
                 }
 
-                if (Options.IdleTimeout is { } idle && !loop.Draining && loop.Now >= loop.NextIdleSweep)
+                if (Idle.Enabled && !loop.Draining && loop.Now >= loop.NextIdleSweep)
                 {
-                    CloseIdle(loop, (long)idle.TotalMilliseconds);
+                    CloseIdle(loop);
                 }
 
                 PublishCounters(loop);
@@ -501,7 +501,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
             _ = Shutdown(connection.Fd, SHUT_WR); // FIN after the last echo; a failure means the peer is gone already
         }
 
-        _ = reason == CloseReason.ServerStopping ? SocketSetup.AbortDescriptor(connection.Fd) : Interop.Libc.Close(connection.Fd);
+        _ = reason is CloseReason.ServerStopping or CloseReason.IdleStalled ? SocketSetup.AbortDescriptor(connection.Fd) : Interop.Libc.Close(connection.Fd);
         if (loop.Find(connection.Fd) == connection)
         {
             loop.Remove(connection);
@@ -528,31 +528,37 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         return CloseReason.Reset;
     }
 
-    private void CloseIdle(EventLoop loop, long idleMilliseconds)
+    /// <summary>The idle rule (<see cref="IdleRule"/>) over this loop's connections, once a sweep period.</summary>
+    private void CloseIdle(EventLoop loop)
     {
         Connection?[] table = loop.Table;
         for (int fd = 0; fd < table.Length; fd++)
         {
-            if (table[fd] is { } connection && loop.Now - connection.LastActive >= idleMilliseconds)
+            if (table[fd] is not { } connection)
             {
-                Close(loop, connection, CloseReason.IdleTimeout);
+                continue;
+            }
+
+            int sample = connection.UnsentSample;
+            IdleVerdict verdict = Idle.Check(connection.LastActive, loop.Now, connection.Fd, !connection.Output.IsEmpty, ref sample);
+            connection.UnsentSample = sample;
+            if (verdict == IdleVerdict.Moved)
+            {
+                connection.LastActive = loop.Now;
+            }
+            else if (verdict is IdleVerdict.Silent or IdleVerdict.Stalled)
+            {
+                Close(loop, connection, IdleRule.CloseReasonOf(verdict));
             }
         }
 
-        loop.NextIdleSweep = loop.Now + IdleSweepPeriod();
+        loop.NextIdleSweep = loop.Now + Idle.SweepMilliseconds;
     }
-
-    /// <summary>
-    /// How often to look for idle connections: a quarter of the timeout (a connection is closed at most
-    /// 25% late), but not more often than every 10 ms, because each look walks the whole table.
-    /// </summary>
-    private long IdleSweepPeriod() =>
-        Options.IdleTimeout is { } idle ? Math.Max((long)idle.TotalMilliseconds / 4, 10) : long.MaxValue / 2;
 
     /// <summary>Block until the next idle sweep or the end of an accept back-off, whichever comes first; no timeout otherwise.</summary>
     private int WaitTimeout(EventLoop loop)
     {
-        long deadline = Options.IdleTimeout is null ? long.MaxValue : loop.NextIdleSweep;
+        long deadline = Idle.Enabled ? loop.NextIdleSweep : long.MaxValue;
         if (!loop.ListenerArmed)
         {
             deadline = Math.Min(deadline, loop.AcceptResumeAt);

@@ -34,6 +34,8 @@ public sealed class NonBlockingEchoServer : EchoServerBase
 {
     private readonly List<PolledConnection> _connections = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
+    private long _nextIdleLook;
+    private bool _idleLook; // this sweep also applies the idle rule (once a sweep period, not every spin)
 
     public NonBlockingEchoServer(EchoServerOptions options)
         : base("nonblocking", options)
@@ -61,6 +63,11 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                 long now = Environment.TickCount64;
                 bool didSomething = false;
                 long wouldBlockBefore = Statistics[EchoCounter.WouldBlock];
+                _idleLook = Idle.Enabled && now >= _nextIdleLook;
+                if (_idleLook)
+                {
+                    _nextIdleLook = now + Idle.SweepMilliseconds;
+                }
 
                 // 1. Accept every client waiting in the backlog, until accept says "would block".
                 if (now >= acceptPausedUntil && !Stopping)
@@ -231,9 +238,9 @@ public sealed class NonBlockingEchoServer : EchoServerBase
         {
             Close(connection, CloseReason.ClientClosed); // every echo is out: end our side too
         }
-        else if (Options.IdleTimeout is { } idle && now - connection.LastActive >= (long)idle.TotalMilliseconds)
+        else if (_idleLook)
         {
-            Close(connection, CloseReason.IdleTimeout);
+            CloseIfIdle(connection, now);
         }
 
         return moved;

@@ -62,6 +62,7 @@ public sealed class SelectEchoServer : EchoServerBase
     private readonly List<Socket> _readList = [];
     private readonly List<Socket> _writeList = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
+    private long _nextIdleLook;
     private readonly int _maxSocketsPerList;
     private bool _listFullLogged;
 
@@ -116,6 +117,10 @@ public sealed class SelectEchoServer : EchoServerBase
 
                 TimeSpan timeout = listening ? Options.SelectTimeout : TimeSpan.FromMilliseconds(Math.Max(1, acceptPausedUntil - now));
                 timeout = timeout < Options.SelectTimeout ? timeout : Options.SelectTimeout;
+                if (Idle.Enabled && !Stopping)
+                {
+                    timeout = TimeSpan.FromMilliseconds(Math.Clamp(_nextIdleLook - now, 1, (long)timeout.TotalMilliseconds)); // wake for the idle look
+                }
                 int scanned = _readList.Count + _writeList.Count;
                 if (scanned == 0)
                 {
@@ -326,6 +331,12 @@ public sealed class SelectEchoServer : EchoServerBase
     /// <summary>Removes connections that ended; closes those whose client finished, and idle ones.</summary>
     private void ReapFinished(long now)
     {
+        bool idleLook = Idle.Enabled && now >= _nextIdleLook;
+        if (idleLook)
+        {
+            _nextIdleLook = now + Idle.SweepMilliseconds;
+        }
+
         List<PolledConnection>? finished = null;
         foreach (PolledConnection connection in _connections.Values)
         {
@@ -339,9 +350,9 @@ public sealed class SelectEchoServer : EchoServerBase
                 {
                     Close(connection, CloseReason.ClientClosed);
                 }
-                else if (Options.IdleTimeout is { } idle && now - connection.LastActive >= (long)idle.TotalMilliseconds)
+                else if (idleLook)
                 {
-                    Close(connection, CloseReason.IdleTimeout);
+                    CloseIfIdle(connection, now);
                 }
             }
 

@@ -69,11 +69,10 @@ public sealed class SignalEchoServer : EchoServerBase
     /// </summary>
     internal const int MaxReceivesPerVisit = 8;
 
-    /// <summary>The shortest re-check period an idle timeout may impose (so a tiny timeout cannot make the thread spin).</summary>
-    private static readonly TimeSpan s_shortestRecheck = TimeSpan.FromMilliseconds(10);
-
     private readonly ManualResetEventSlim _signalled = new(initialState: false);
     private readonly List<PolledConnection> _connections = []; // the engine thread's alone
+    private long _nextIdleLook;
+    private bool _idleLook; // this sweep also applies the idle rule (once a sweep period)
     private IDisposable? _subscription;
 
     public SignalEchoServer(EchoServerOptions options)
@@ -139,6 +138,11 @@ public sealed class SignalEchoServer : EchoServerBase
                 Statistics.Increment(EchoCounter.Sweeps);
                 long triedBefore = Statistics[EchoCounter.SocketsScanned], readyBefore = Statistics[EchoCounter.ReadyEvents];
                 long now = Environment.TickCount64;
+                _idleLook = Idle.Enabled && now >= _nextIdleLook;
+                if (_idleLook)
+                {
+                    _nextIdleLook = now + Idle.SweepMilliseconds;
+                }
                 if (now >= acceptResumesAt && !Stopping)
                 {
                     acceptResumesAt = AcceptUntilWouldBlock(listener, backoff, headroom, now);
@@ -181,10 +185,10 @@ public sealed class SignalEchoServer : EchoServerBase
     private TimeSpan NextTimeout(long acceptResumesAt)
     {
         TimeSpan timeout = RecheckInterval;
-        if (Options.IdleTimeout is { } idle)
+        if (Idle.Enabled)
         {
-            TimeSpan quarter = TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, s_shortestRecheck.Ticks));
-            timeout = timeout == Timeout.InfiniteTimeSpan || quarter < timeout ? quarter : timeout;
+            TimeSpan period = Idle.SweepPeriod;
+            timeout = timeout == Timeout.InfiniteTimeSpan || period < timeout ? period : timeout;
         }
 
         long backoffLeft = acceptResumesAt - Environment.TickCount64;
@@ -329,9 +333,9 @@ public sealed class SignalEchoServer : EchoServerBase
             Statistics.Increment(EchoCounter.ReadyEvents); // this try found work: the signal was (also) for this socket
             connection.LastActive = now;
         }
-        else if (Options.IdleTimeout is { } idle && now - connection.LastActive >= (long)idle.TotalMilliseconds)
+        else if (_idleLook && CloseIfIdle(connection, now))
         {
-            return Drop(connection, CloseReason.IdleTimeout);
+            return false; // closed by the idle rule
         }
 
         return true;
