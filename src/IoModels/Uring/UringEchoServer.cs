@@ -193,11 +193,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                     OnAccepted(loop, cqe);
                     break;
                 case UringOp.AcceptRetry:
-                    if (!loop.Draining)
-                    {
-                        ArmAccept(loop); // the back-off delay is over (or was cancelled by stop)
-                    }
-
+                    AcceptEnded(loop); // the back-off delay is over (or was cancelled by stop)
                     break;
                 case UringOp.Wake:
                 case UringOp.Cancel:
@@ -240,10 +236,9 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             int errno = -cqe.res;
             if (loop.Draining || errno == Interop.Libc.ECANCELED)
             {
-                return; // stop cancelled the accept
+                // Expected: stop cancelled the accept; its last completion ends accepting (below).
             }
-
-            if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
+            else if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
             {
                 loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
                 EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
@@ -263,7 +258,20 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             }
         }
 
-        if (!stillArmed && !loop.Draining)
+        if (!stillArmed)
+        {
+            AcceptEnded(loop);
+        }
+    }
+
+    /// <summary>No accept is armed any more: arm the next one, or, once stop began, stop listening.</summary>
+    private void AcceptEnded(UringLoop loop)
+    {
+        if (loop.Draining)
+        {
+            loop.CloseListener();
+        }
+        else
         {
             ArmAccept(loop);
         }

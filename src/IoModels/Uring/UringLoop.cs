@@ -15,6 +15,7 @@ internal sealed unsafe class UringLoop : IDisposable
     private readonly object _wakeGate = new();
     private readonly Socket? _ownListener;
     private bool _disposed;
+    private bool _listenerClosed;
 
     /// <summary>
     /// Creates the ring and the wake eventfd and duplicates the listener's descriptor. The duplicate
@@ -93,6 +94,23 @@ internal sealed unsafe class UringLoop : IDisposable
         }
     }
 
+    /// <summary>
+    /// Stops listening, once the accept has ended at stop: no request names the descriptor any more.
+    /// Until then the loop's duplicate kept the listening socket open after the server closed its own,
+    /// so clients would have waited in a backlog nobody accepts from.
+    /// </summary>
+    public void CloseListener()
+    {
+        if (_listenerClosed)
+        {
+            return;
+        }
+
+        _listenerClosed = true;
+        _ = Interop.Libc.Close(ListenFd);
+        _ownListener?.Dispose();
+    }
+
     /// <summary>Closes the ring (only once the kernel holds no operation of ours), the descriptors and the native blocks.</summary>
     public void Dispose()
     {
@@ -110,7 +128,7 @@ internal sealed unsafe class UringLoop : IDisposable
                 _ = Interop.Libc.Close(WakeFd);
             }
 
-            if (ListenFd >= 0)
+            if (ListenFd >= 0 && !_listenerClosed)
             {
                 _ = Interop.Libc.Close(ListenFd);
             }
