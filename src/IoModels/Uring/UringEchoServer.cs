@@ -333,10 +333,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 SubmitCloseWhenIdle(loop, connection);
                 break;
             case UringOp.Close:
-                // close(2) releases the descriptor even when it reports an error, so the connection is over.
-                loop.Connections.Remove(connection.Id);
-                connection.Dispose();
-                Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason);
+                Finish(loop, connection); // close(2) releases the descriptor even when it reports an error
                 break;
             default:
                 throw new InvalidOperationException($"Unexpected io_uring completion {op} for connection {connection.Id}.");
@@ -365,21 +362,26 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     private void OnReceived(UringLoop loop, UringConnection connection, int result)
     {
-        if (connection.Closing)
-        {
-            SubmitCloseWhenIdle(loop, connection); // cancelled (or raced the cancel): the bytes are dropped with the connection
-            return;
-        }
-
         if (result > 0)
         {
-            // The kernel already copied the bytes here: uppercase them and queue the echo.
+            // The kernel already copied the bytes here: uppercase them and queue the echo. They fit:
+            // the receive asked for no more than the queue's free space, and only sends changed it since.
             var received = new Span<byte>(connection.ReceiveBuffer, result);
             AsciiUpper.ToUpperInPlace(received);
             connection.Output.Append(received);
             connection.BytesIn += result;
             connection.Touch();
             Statistics.Add(EchoCounter.BytesIn, result);
+        }
+
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // cancelled, or raced the cancel: what it read counts as unechoed
+            return;
+        }
+
+        if (result > 0)
+        {
             PostSend(loop, connection);
             PostReceive(loop, connection);
         }
@@ -426,6 +428,20 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     private void OnSent(UringLoop loop, UringConnection connection, int result)
     {
+        if (result > 0)
+        {
+            // Counted even when the connection is ending: the kernel took these bytes, so they are echoed.
+            connection.Output.Consume(result);
+            connection.SendOffset += result;
+            connection.BytesOut += result;
+            connection.Touch();
+            Statistics.Add(EchoCounter.BytesOut, result);
+            if (connection.SendOffset == connection.SendStaged)
+            {
+                connection.SendOffset = connection.SendStaged = 0;
+            }
+        }
+
         if (connection.Closing)
         {
             SubmitCloseWhenIdle(loop, connection);
@@ -436,16 +452,6 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         {
             Fail(loop, connection, "send", -result);
             return;
-        }
-
-        connection.Output.Consume(result);
-        connection.SendOffset += result;
-        connection.BytesOut += result;
-        connection.Touch();
-        Statistics.Add(EchoCounter.BytesOut, result);
-        if (connection.SendOffset == connection.SendStaged)
-        {
-            connection.SendOffset = connection.SendStaged = 0;
         }
 
         PostSend(loop, connection);    // a partial send resubmits the rest; otherwise the next queued bytes
@@ -514,6 +520,15 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         Prepare(loop, IORING_OP_CLOSE, connection.Fd, UserData(connection.Id, UringOp.Close));
     }
 
+    /// <summary>The descriptor is closed and nothing of the kernel's refers to the buffers: free them and count the connection out.</summary>
+    private void Finish(UringLoop loop, UringConnection connection)
+    {
+        loop.Connections.Remove(connection.Id);
+        long unechoed = connection.Output.Count;
+        connection.Dispose();
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
+    }
+
     private void CloseIdle(UringLoop loop, TimeSpan idle)
     {
         long now = Environment.TickCount64;
@@ -565,7 +580,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
-            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping);
+            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Output.Count);
         }
 
         loop.Connections.Clear();
