@@ -76,8 +76,11 @@ internal sealed unsafe class UringLoop : IDisposable
     /// <summary>Operations prepared and not yet finally completed (a multishot accept counts until its last completion).</summary>
     public int InFlight { get; set; }
 
-    /// <summary>Stop was seen: everything is being cancelled and closed.</summary>
+    /// <summary>Stop was seen: no accepting, no new receive for echoing; each connection sends what it has, then FIN.</summary>
     public bool Draining { get; set; }
+
+    /// <summary>The drain is over (every connection closed, or the deadline passed): what is left is cut, then the loop ends.</summary>
+    public bool Aborting { get; set; }
 
     /// <summary>When the next idle sweep is due (Environment.TickCount64).</summary>
     public long NextSweep { get; set; }
