@@ -61,6 +61,9 @@ internal sealed unsafe class UringConnection : IDisposable
 
     public bool CloseSubmitted { get; set; }
 
+    /// <summary>Stopping: every echo is out and our sending side is shut down (FIN sent); receives now only discard.</summary>
+    public bool SendShut { get; set; }
+
     /// <summary>The client sent its end of stream: no more receives.</summary>
     public bool ReadClosed { get; set; }
 

@@ -40,7 +40,7 @@ namespace IoModels.Uring;
 ///    completions, then submit the close. Half-close: after the last echo, shutdown(SHUT_WR), close.
 /// 9. With --loops N there are N rings and N threads, each with its own SO_REUSEPORT listener; the
 ///    kernel spreads new connections over them. Stop writes each loop's eventfd, whose pending read
-///    completes and wakes the loop; the loop cancels everything, waits until the kernel holds
+///    completes and wakes the loop; it drains (point 11), cancels the rest, waits until the kernel holds
 ///    nothing of ours, and ends.
 /// 10. Where the kernel finishes a request matters for speed. By default, data arriving for a pending
 ///    receive interrupts the loop's thread at once to run the receive, while the sender's core is
@@ -49,6 +49,12 @@ namespace IoModels.Uring;
 ///    made with IORING_SETUP_DEFER_TASKRUN (Linux 6.1+, with SINGLE_ISSUER, enabled from the loop's
 ///    own thread): the kernel queues that work and runs it, in a batch, only when the loop waits in
 ///    io_uring_enter. Older kernels get an ordinary ring.
+/// 11. Stop drains, in completion terms: the first wake cancels the accept and every posted receive
+///    (one that completes with data before its cancel is echoed: those bytes were read). Once a
+///    connection has nothing in flight and nothing queued, a shutdown request sends FIN, and its
+///    receives go on into the same buffer only to be thrown away, until the client closes. At the
+///    drain deadline a second wake cuts what is left: cancel, wait for the completions, then close(2)
+///    with SO_LINGER 0, a reset.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 public sealed unsafe class UringEchoServer : EchoServerBase
@@ -143,11 +149,16 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             loop.NextSweep = Environment.TickCount64 + (long)(sweepPeriod?.TotalMilliseconds ?? 0);
             long entersCounted = 0;
             long submittedAtLastWait = 0;
-            while (!(loop.Draining && loop.InFlight == 0))
+            while (!(loop.Aborting && loop.InFlight == 0))
             {
                 if (Stopping && !loop.Draining)
                 {
                     Drain(loop);
+                }
+
+                if (Aborting && !loop.Aborting)
+                {
+                    Abort(loop);
                 }
 
                 // One system call: submit everything prepared since the last one, then sleep until a
@@ -198,16 +209,19 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                     OnAccepted(loop, cqe);
                     break;
                 case UringOp.AcceptRetry:
-                    if (!loop.Draining)
+                    AcceptEnded(loop); // the back-off delay is over (or was cancelled by stop)
+                    break;
+                case UringOp.Wake:
+                    // Stop wrote the eventfd; the loop sees Stopping or Aborting at the top. It wakes twice
+                    // (drain, then cut), so the read is armed again until the cut cancels it.
+                    if (!loop.Aborting)
                     {
-                        ArmAccept(loop); // the back-off delay is over (or was cancelled by stop)
+                        ArmWake(loop);
                     }
 
                     break;
-                case UringOp.Wake:
                 case UringOp.Cancel:
-                    // Wake: stop wrote the eventfd; the loop sees Stopping at the top. Cancel: 0 or -ENOENT/-EALREADY,
-                    // either way the cancelled request reports its own completion.
+                    // 0 or -ENOENT/-EALREADY: either way the cancelled request reports its own completion.
                     break;
                 default:
                     OnConnectionCompletion(loop, loop.Connections[id], op, cqe.res);
@@ -245,10 +259,9 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             int errno = -cqe.res;
             if (loop.Draining || errno == Interop.Libc.ECANCELED)
             {
-                return; // stop cancelled the accept
+                // Expected: stop cancelled the accept; its last completion ends accepting (below).
             }
-
-            if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
+            else if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
             {
                 loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
                 EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
@@ -268,7 +281,20 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             }
         }
 
-        if (!stillArmed && !loop.Draining)
+        if (!stillArmed)
+        {
+            AcceptEnded(loop);
+        }
+    }
+
+    /// <summary>No accept is armed any more: arm the next one, or, once stop began, stop listening.</summary>
+    private void AcceptEnded(UringLoop loop)
+    {
+        if (loop.Draining)
+        {
+            loop.CloseListener();
+        }
+        else
         {
             ArmAccept(loop);
         }
@@ -326,14 +352,15 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 OnSent(loop, connection, result);
                 break;
             case UringOp.Shutdown:
-                connection.ShutdownPending = false; // its result does not matter: the close comes next either way
-                SubmitCloseWhenIdle(loop, connection);
+                connection.ShutdownPending = false;
+                OnShutdown(loop, connection, result);
+                break;
+            case UringOp.Discard:
+                connection.ReceivePending = false;
+                OnDiscarded(loop, connection, result);
                 break;
             case UringOp.Close:
-                // close(2) releases the descriptor even when it reports an error, so the connection is over.
-                loop.Connections.Remove(connection.Id);
-                connection.Dispose();
-                Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason);
+                Finish(loop, connection); // close(2) releases the descriptor even when it reports an error
                 break;
             default:
                 throw new InvalidOperationException($"Unexpected io_uring completion {op} for connection {connection.Id}.");
@@ -342,9 +369,9 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     private void PostReceive(UringLoop loop, UringConnection connection)
     {
-        if (connection.ReceivePending || connection.ReadClosed || connection.Closing)
+        if (connection.ReceivePending || connection.ReadClosed || connection.Closing || loop.Draining)
         {
-            return;
+            return; // stopping: nothing new is read for echoing
         }
 
         int length = Math.Min(connection.BufferSize, connection.Output.FreeSpace);
@@ -362,21 +389,26 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     private void OnReceived(UringLoop loop, UringConnection connection, int result)
     {
-        if (connection.Closing)
-        {
-            SubmitCloseWhenIdle(loop, connection); // cancelled (or raced the cancel): the bytes are dropped with the connection
-            return;
-        }
-
         if (result > 0)
         {
-            // The kernel already copied the bytes here: uppercase them and queue the echo.
+            // The kernel already copied the bytes here: uppercase them and queue the echo. They fit:
+            // the receive asked for no more than the queue's free space, and only sends changed it since.
             var received = new Span<byte>(connection.ReceiveBuffer, result);
             AsciiUpper.ToUpperInPlace(received);
             connection.Output.Append(received);
             connection.BytesIn += result;
             connection.Touch();
             Statistics.Add(EchoCounter.BytesIn, result);
+        }
+
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // cancelled, or raced the cancel: what it read counts as unechoed
+            return;
+        }
+
+        if (result > 0)
+        {
             PostSend(loop, connection);
             PostReceive(loop, connection);
         }
@@ -384,6 +416,10 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         {
             connection.ReadClosed = true; // end of stream: send what is queued, then close
             FinishIfFlushed(loop, connection);
+        }
+        else if (result == -Interop.Libc.ECANCELED && loop.Draining)
+        {
+            ContinueDrain(loop, connection); // stop cancelled the receive before any data came
         }
         else
         {
@@ -423,6 +459,20 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
     private void OnSent(UringLoop loop, UringConnection connection, int result)
     {
+        if (result > 0)
+        {
+            // Counted even when the connection is ending: the kernel took these bytes, so they are echoed.
+            connection.Output.Consume(result);
+            connection.SendOffset += result;
+            connection.BytesOut += result;
+            connection.Touch();
+            Statistics.Add(EchoCounter.BytesOut, result);
+            if (connection.SendOffset == connection.SendStaged)
+            {
+                connection.SendOffset = connection.SendStaged = 0;
+            }
+        }
+
         if (connection.Closing)
         {
             SubmitCloseWhenIdle(loop, connection);
@@ -435,19 +485,10 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             return;
         }
 
-        connection.Output.Consume(result);
-        connection.SendOffset += result;
-        connection.BytesOut += result;
-        connection.Touch();
-        Statistics.Add(EchoCounter.BytesOut, result);
-        if (connection.SendOffset == connection.SendStaged)
-        {
-            connection.SendOffset = connection.SendStaged = 0;
-        }
-
         PostSend(loop, connection);    // a partial send resubmits the rest; otherwise the next queued bytes
         PostReceive(loop, connection); // the queue has room again: resume receiving if backpressure stopped it
         FinishIfFlushed(loop, connection);
+        ContinueDrain(loop, connection);
     }
 
     /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
@@ -460,9 +501,32 @@ public sealed unsafe class UringEchoServer : EchoServerBase
 
         connection.Closing = true;
         connection.Reason = CloseReason.ClientClosed;
+        PostShutdown(loop, connection);
+    }
+
+    private void PostShutdown(UringLoop loop, UringConnection connection)
+    {
         io_uring_sqe* sqe = Prepare(loop, IORING_OP_SHUTDOWN, connection.Fd, UserData(connection.Id, UringOp.Shutdown));
         sqe->len = SHUT_WR; // how
         connection.ShutdownPending = true;
+    }
+
+    private void OnShutdown(UringLoop loop, UringConnection connection, int result)
+    {
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // after a half-close, or cut while draining: the close comes next either way
+            return;
+        }
+
+        if (result < 0)
+        {
+            Fail(loop, connection, "shutdown", -result);
+            return;
+        }
+
+        connection.SendShut = true; // stopping, and our FIN is out: from now on input is only discarded
+        ContinueDrain(loop, connection);
     }
 
     private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
@@ -489,7 +553,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         connection.Reason = reason;
         if (connection.ReceivePending)
         {
-            Cancel(loop, UserData(connection.Id, UringOp.Receive));
+            Cancel(loop, UserData(connection.Id, connection.SendShut ? UringOp.Discard : UringOp.Receive));
         }
 
         if (connection.SendPending)
@@ -508,7 +572,25 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         }
 
         connection.CloseSubmitted = true;
+        if (connection.Reason == CloseReason.ServerStopping)
+        {
+            // The drain deadline passed: a reset (SO_LINGER 0), not a FIN after echoes nobody will read.
+            // A direct close(2) is safe here: the kernel holds no request on this descriptor any more.
+            _ = SocketSetup.AbortDescriptor(connection.Fd);
+            Finish(loop, connection);
+            return;
+        }
+
         Prepare(loop, IORING_OP_CLOSE, connection.Fd, UserData(connection.Id, UringOp.Close));
+    }
+
+    /// <summary>The descriptor is closed and nothing of the kernel's refers to the buffers: free them and count the connection out.</summary>
+    private void Finish(UringLoop loop, UringConnection connection)
+    {
+        loop.Connections.Remove(connection.Id);
+        long unechoed = connection.Output.Count;
+        connection.Dispose();
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
     }
 
     private void CloseIdle(UringLoop loop, TimeSpan idle)
@@ -523,27 +605,112 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         }
     }
 
-    /// <summary>Stop was seen: cancel the accept, the wake read and any back-off timer, and end every connection.</summary>
+    // ---- Stopping ----
+
+    /// <summary>
+    /// Stop was seen: cancel the accept (and any back-off timer) and every receive posted for echoing.
+    /// Each connection then drains on its own completions (<see cref="ContinueDrain"/>).
+    /// </summary>
     private void Drain(UringLoop loop)
     {
         loop.Draining = true;
         Cancel(loop, UserData(0, UringOp.Accept));
         Cancel(loop, UserData(0, UringOp.AcceptRetry));
-        Cancel(loop, UserData(0, UringOp.Wake));
         foreach (UringConnection connection in loop.Connections.Values)
+        {
+            if (connection.ReceivePending && !connection.Closing)
+            {
+                Cancel(loop, UserData(connection.Id, UringOp.Receive)); // completes with data (echoed) or -ECANCELED
+            }
+
+            ContinueDrain(loop, connection);
+        }
+    }
+
+    /// <summary>
+    /// The next drain step of a connection once nothing of it is in flight and its queue is empty:
+    /// close a client that had half-closed (it has every echo), shut our sending side down (FIN), or,
+    /// after that, receive the next input to throw away; its end of stream closes the connection as drained.
+    /// </summary>
+    private void ContinueDrain(UringLoop loop, UringConnection connection)
+    {
+        if (!loop.Draining || connection.Closing || connection.ReceivePending || connection.SendPending ||
+            connection.ShutdownPending || !connection.Output.IsEmpty)
+        {
+            return; // not stopping, ending already, or waiting for a completion (the echoes first)
+        }
+
+        if (connection.ReadClosed)
+        {
+            FinishIfFlushed(loop, connection);
+        }
+        else if (!connection.SendShut)
+        {
+            PostShutdown(loop, connection);
+        }
+        else
+        {
+            // No receive for echoing is in flight any more, so the receive buffer takes what is thrown away.
+            io_uring_sqe* sqe = Prepare(loop, IORING_OP_RECV, connection.Fd, UserData(connection.Id, UringOp.Discard));
+            sqe->addr = (ulong)connection.ReceiveBuffer;
+            sqe->len = (uint)connection.BufferSize;
+            connection.ReceivePending = true;
+            Statistics.Increment(EchoCounter.ReceiveCalls);
+        }
+    }
+
+    private void OnDiscarded(UringLoop loop, UringConnection connection, int result)
+    {
+        if (result > 0)
+        {
+            connection.Touch(); // bytes moved: a client still sending while we drain is not idle
+            Statistics.Add(EchoCounter.BytesDiscarded, result);
+        }
+
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // cut at the deadline while discarding
+        }
+        else if (result == 0)
+        {
+            BeginClose(loop, connection, CloseReason.Drained); // the client saw our FIN and closed: an orderly end on both sides
+        }
+        else if (result < 0)
+        {
+            Fail(loop, connection, "recv", -result);
+        }
+        else
+        {
+            ContinueDrain(loop, connection); // the next discard
+        }
+    }
+
+    /// <summary>The drain is over: stop waking, and cut every connection that is not ending already.</summary>
+    private void Abort(UringLoop loop)
+    {
+        loop.Aborting = true;
+        Cancel(loop, UserData(0, UringOp.Wake));
+        foreach (UringConnection connection in loop.Connections.Values.ToArray()) // a cut with nothing in flight ends at once, removing it
         {
             BeginClose(loop, connection, CloseReason.ServerStopping);
         }
     }
 
+    // The listener's close is no event a loop sees (each holds its own descriptor of it): wake them to drain.
+    protected override void BeginDrain() => WakeLoops();
+
     protected override Task StopCoreAsync()
+    {
+        WakeLoops(); // the drain is over: each loop sees Aborting, cuts what is left and ends
+        return Task.CompletedTask;
+    }
+
+    private void WakeLoops()
     {
         foreach (UringLoop loop in _loops)
         {
-            loop.Wake(); // the loop's eventfd read completes, its wait returns, it sees Stopping
+            loop.Wake(); // the loop's eventfd read completes and its wait returns
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -562,7 +729,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
-            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping);
+            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Output.Count);
         }
 
         loop.Connections.Clear();

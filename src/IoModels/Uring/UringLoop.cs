@@ -15,6 +15,7 @@ internal sealed unsafe class UringLoop : IDisposable
     private readonly object _wakeGate = new();
     private readonly Socket? _ownListener;
     private bool _disposed;
+    private bool _listenerClosed;
 
     /// <summary>
     /// Creates the ring and the wake eventfd and duplicates the listener's descriptor. The duplicate
@@ -75,8 +76,11 @@ internal sealed unsafe class UringLoop : IDisposable
     /// <summary>Operations prepared and not yet finally completed (a multishot accept counts until its last completion).</summary>
     public int InFlight { get; set; }
 
-    /// <summary>Stop was seen: everything is being cancelled and closed.</summary>
+    /// <summary>Stop was seen: no accepting, no new receive for echoing; each connection sends what it has, then FIN.</summary>
     public bool Draining { get; set; }
+
+    /// <summary>The drain is over (every connection closed, or the deadline passed): what is left is cut, then the loop ends.</summary>
+    public bool Aborting { get; set; }
 
     /// <summary>When the next idle sweep is due (Environment.TickCount64).</summary>
     public long NextSweep { get; set; }
@@ -91,6 +95,23 @@ internal sealed unsafe class UringLoop : IDisposable
                 throw PlatformException.FromLastError("eventfd_write");
             }
         }
+    }
+
+    /// <summary>
+    /// Stops listening, once the accept has ended at stop: no request names the descriptor any more.
+    /// Until then the loop's duplicate kept the listening socket open after the server closed its own,
+    /// so clients would have waited in a backlog nobody accepts from.
+    /// </summary>
+    public void CloseListener()
+    {
+        if (_listenerClosed)
+        {
+            return;
+        }
+
+        _listenerClosed = true;
+        _ = Interop.Libc.Close(ListenFd);
+        _ownListener?.Dispose();
     }
 
     /// <summary>Closes the ring (only once the kernel holds no operation of ours), the descriptors and the native blocks.</summary>
@@ -110,7 +131,7 @@ internal sealed unsafe class UringLoop : IDisposable
                 _ = Interop.Libc.Close(WakeFd);
             }
 
-            if (ListenFd >= 0)
+            if (ListenFd >= 0 && !_listenerClosed)
             {
                 _ = Interop.Libc.Close(ListenFd);
             }

@@ -18,8 +18,10 @@ internal enum UringOp : byte
     Receive,
     /// <summary>A send from the connection's send buffer.</summary>
     Send,
-    /// <summary>shutdown(SHUT_WR) after the last echo to a client that half-closed.</summary>
+    /// <summary>shutdown(SHUT_WR) after the last echo: to a client that half-closed, or to every client while stopping.</summary>
     Shutdown,
+    /// <summary>A receive while stopping, after our FIN: into the receive buffer, only to be thrown away until the client closes.</summary>
+    Discard,
     /// <summary>The close of the connection's descriptor: the last step of every connection.</summary>
     Close,
 }
