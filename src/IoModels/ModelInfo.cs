@@ -9,7 +9,8 @@ public sealed class ModelInfo
     private readonly Func<EchoServerOptions, IEchoServer> _factory;
 
     public ModelInfo(string name, string summary, Func<EchoServerOptions, IEchoServer> factory,
-        IReadOnlyList<EchoCounter> keyCounters, string? unsupportedReason = null, string? mechanism = null)
+        IReadOnlyList<EchoCounter> keyCounters, string? unsupportedReason = null, string? mechanism = null,
+        IReadOnlyList<EngineOption>? options = null)
     {
         Name = name;
         Summary = summary;
@@ -17,6 +18,7 @@ public sealed class ModelInfo
         KeyCounters = keyCounters;
         UnsupportedReason = unsupportedReason;
         Mechanism = mechanism;
+        Options = options ?? [];
     }
 
     /// <summary>The name used on the command line, e.g. <c>select</c>.</summary>
@@ -34,15 +36,34 @@ public sealed class ModelInfo
     /// <summary>The OS facility this model uses here, when that varies by OS (epoll or kqueue).</summary>
     public string? Mechanism { get; }
 
+    /// <summary>
+    /// The model-specific options its engine reads; every other <see cref="EngineOption"/> it does not
+    /// take (a worker pool means nothing to an event loop). The options every engine reads (endpoint,
+    /// buffers, limits) are not listed.
+    /// </summary>
+    public IReadOnlyList<EngineOption> Options { get; }
+
     public bool IsSupported => UnsupportedReason is null;
+
+    /// <summary>True when this model's engine reads <paramref name="option"/>.</summary>
+    public bool Takes(EngineOption option) => Options.Contains(option);
 
     /// <summary>Creates an engine (not yet started).</summary>
     /// <exception cref="PlatformNotSupportedException">This OS cannot run the model.</exception>
+    /// <exception cref="ArgumentException"><paramref name="options"/> sets an option this model does not take.</exception>
     public IEchoServer Create(EchoServerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (UnsupportedReason is not null)
         {
             throw new PlatformNotSupportedException($"The {Name} model is not available here: {UnsupportedReason}");
+        }
+
+        // Silently ignoring an option is how a user believes they measured a variant they did not run.
+        if (EngineOption.All.FirstOrDefault(o => o.IsSetIn(options) && !Takes(o)) is { } ignored)
+        {
+            throw new ArgumentException(
+                $"{ignored.Name} is taken by the {ModelRegistry.NamesTaking(ignored)} model only; the {Name} model does not read it.", ignored.Name);
         }
 
         return _factory(options);

@@ -21,15 +21,17 @@ public static class ModelRegistry
     public static IReadOnlyList<ModelInfo> All { get; } =
     [
         new("blocking", "one thread per connection, blocked in Receive and Send (--workers N: a fixed pool)",
-            o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls]),
+            o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls],
+            options: [EngineOption.Workers]),
         new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless --poll-interval",
-            o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads]),
+            o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads],
+            options: [EngineOption.PollInterval]),
         new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
             o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
-            mechanism: SelectEchoServer.Mechanism),
+            mechanism: SelectEchoServer.Mechanism, options: [EngineOption.SelectTimeout]),
         new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
             EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
-            EpollModel.UnsupportedReason, EpollModel.Mechanism),
+            EpollModel.UnsupportedReason, EpollModel.Mechanism, [EngineOption.EdgeTriggered, EngineOption.Loops]),
         new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
             o =>
             {
@@ -44,15 +46,24 @@ public static class ModelRegistry
             OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
             "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
-            o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads]),
+            o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads],
+            options: [EngineOption.InlineCompletions]),
         new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
             o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
-            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring"),
+            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring",
+            [EngineOption.Loops]),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>
     public static ModelInfo? Find(string name) =>
         All.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The models that take <paramref name="option"/>, for messages: "epoll", "epoll or uring".</summary>
+    public static string NamesTaking(EngineOption option)
+    {
+        string[] names = [.. All.Where(m => m.Takes(option)).Select(m => m.Name)];
+        return names.Length <= 1 ? string.Concat(names) : $"{string.Join(", ", names[..^1])} or {names[^1]}";
+    }
 
     /// <summary>The names, comma-separated, for error messages.</summary>
     public static string Names(bool supportedOnly = false) =>

@@ -100,7 +100,9 @@ public sealed class CliTests
         { ["frobnicate"], 2, "frobnicate" },
         { ["client", "--port", "1", "--host", ""], 2, "--host must name a host or an IP address, not an empty string" },
         { ["client", "--port", "1", "--timeout", "0"], 2, "--timeout must be a positive duration" },
-        { ["serve", "--port", "0", "--model", "epoll", "--inline-completions"], 2, "--inline-completions applies to --model async only" },
+        { ["serve", "--port", "0", "--model", "epoll", "--inline-completions"], 2, "--inline-completions applies to --model async only; the epoll model does not take it" },
+        { ["serve", "--port", "0", "--model", "epoll", "--workers", "4"], 2, "--workers applies to --model blocking only; the epoll model does not take it" },
+        { ["serve", "--port", "0", "--model", "select", "--edge-triggered"], 2, "--edge-triggered applies to --model epoll only; the select model does not take it" },
     };
 
     [Theory]
