@@ -71,7 +71,7 @@ public sealed class EngineOption
     /// <summary>The smallest value a <see cref="EngineOptionKind.Count"/> takes.</summary>
     public int Minimum { get; }
 
-    /// <summary>The largest value a <see cref="EngineOptionKind.Count"/> takes on any machine; <see cref="MaxHere"/> may be lower.</summary>
+    /// <summary>The largest value a <see cref="EngineOptionKind.Count"/> takes on any machine; <see cref="BeyondLimit"/> may refuse less.</summary>
     public int Maximum { get; }
 
     /// <summary>For a <see cref="EngineOptionKind.Duration"/>: zero is a value (no sleep at all), not only positive lengths.</summary>
@@ -95,13 +95,22 @@ public sealed class EngineOption
         Kind == EngineOptionKind.Count && _read is not null ? (int)_read(options) : throw new InvalidOperationException($"{Name} is not a count.");
 
     /// <summary>
-    /// The most units the process can have here, and the limit that sets it; null when nothing bounds
-    /// it (the option creates nothing limited, or this OS's limits are not read: see <see cref="ProcessLimits"/>).
+    /// Why <paramref name="value"/> units are more than the process can have, as a phrase to follow the
+    /// option's name ("is more than this process can have: at most 15,770 (vm.max_map_count ...)"), or
+    /// null when it fits or nothing bounds it (the option creates nothing limited, or this OS's limits are
+    /// not read: see <see cref="ProcessLimits"/>). The default is never refused here: it is what runs
+    /// without the option, and a process that cannot afford even that fails at start-up, not here.
     /// </summary>
-    public UnitBound? MaxHere(ProcessLimits limits)
+    public string? BeyondLimit(int value, ProcessLimits limits)
     {
         ArgumentNullException.ThrowIfNull(limits);
-        return PerUnit is { } cost ? limits.MaxUnits(cost) : null;
+        if (PerUnit is not { } cost || Kind != EngineOptionKind.Count || value <= (int)DefaultValue! || limits.MaxUnits(cost) is not { } bound)
+        {
+            return null;
+        }
+
+        return value <= bound.Max ? null
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"is more than this process can have: at most {bound.Max:N0} ({bound.Source})");
     }
 
     public override string ToString() => Name;

@@ -50,7 +50,10 @@ public sealed class ModelInfo
 
     /// <summary>Creates an engine (not yet started).</summary>
     /// <exception cref="PlatformNotSupportedException">This OS cannot run the model.</exception>
-    /// <exception cref="ArgumentException"><paramref name="options"/> sets an option this model does not take.</exception>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="options"/> sets an option this model does not take, or more units of one (workers,
+    /// loops) than <see cref="ProcessLimits"/> says the process can have.
+    /// </exception>
     public IEchoServer Create(EchoServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -64,6 +67,20 @@ public sealed class ModelInfo
         {
             throw new ArgumentException(
                 $"{ignored.Name} is taken by the {ModelRegistry.NamesTaking(ignored)} model only; the {Name} model does not read it.", ignored.Name);
+        }
+
+        // A thread per worker past what the process can map kills it part way; refuse before the first one.
+        if (Options.Where(o => o.IsSetIn(options) && o.PerUnit is not null).ToArray() is { Length: > 0 } bounded)
+        {
+            ProcessLimits limits = ProcessLimits.Read();
+            foreach (EngineOption option in bounded)
+            {
+                int value = option.CountIn(options);
+                if (option.BeyondLimit(value, limits) is { } beyond)
+                {
+                    throw new ArgumentException($"{option.Name} {value} {beyond}.", option.Name);
+                }
+            }
         }
 
         return _factory(options);

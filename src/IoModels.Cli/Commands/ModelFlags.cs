@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
 using System.Text;
 
 namespace IoModels.Cli.Commands;
@@ -42,19 +43,37 @@ internal sealed class ModelFlags
 
     public bool Switch(ParseResult result, EngineOption option) => result.GetValue((Option<bool>)_flags[option]);
 
-    /// <summary>Makes <paramref name="command"/> refuse a flag given for a model that does not take it.</summary>
-    public void RefuseForOtherModels(Command command, Option<string> model) => command.Validators.Add(result =>
+    /// <summary>
+    /// Makes <paramref name="command"/> refuse a flag given for a model that does not take it, and a count
+    /// (workers, loops) beyond what this process can have (<see cref="ProcessLimits"/>), before anything starts.
+    /// </summary>
+    public void Validate(Command command, Option<string> model) => command.Validators.Add(result =>
     {
         if (ModelRegistry.Find(result.GetValue(model) ?? string.Empty) is not { } chosen)
         {
             return; // an unknown model gets its own line when serve resolves it
         }
 
+        ProcessLimits? limits = null;
         foreach ((EngineOption option, Option flag) in _flags)
         {
-            if (result.GetResult(flag) is OptionResult { Implicit: false } && !chosen.Takes(option))
+            if (result.GetResult(flag) is not OptionResult { Implicit: false } given)
+            {
+                continue;
+            }
+
+            if (!chosen.Takes(option))
             {
                 result.AddError(Refusal(option, chosen));
+            }
+            else if (option.PerUnit is not null && given.Tokens.Count > 0 &&
+                int.TryParse(given.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value <= option.Maximum) // not a number, or out of range anywhere: the option's parser says so
+            {
+                limits ??= ProcessLimits.Read();
+                if (option.BeyondLimit(value, limits) is { } beyond)
+                {
+                    result.AddError($"{FlagName(option)} {value} {beyond}");
+                }
             }
         }
     });

@@ -51,7 +51,7 @@ internal static class ServeCommand
         Option<int> maxConnections = CommonOptions.Int("--max-connections", "connections served at once; more are accepted and closed", defaults.MaxConnections, 1, 1 << 24);
         Option<TimeSpan?> idleTimeout = CommonOptions.Duration("--idle-timeout", "close a connection silent for this long [default: never]", null);
         Option<TimeSpan?> stats = CommonOptions.Duration("--stats", "print the model's counters as rates every INTERVAL, e.g. 1s [default: off]", null);
-        var modelFlags = new ModelFlags(); // --workers, --loops, ...: from the registry, each refused for a model that does not take it
+        var modelFlags = new ModelFlags(); // --workers, --loops, ...: from the registry, each refused for a model that does not take it or beyond the machine
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
         var dashboard = new Option<bool>("--dashboard") { Description = "a live view of counters, rates, threads and CPU (periodic lines when stdout is not a terminal)" };
         var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second (sets --log-level debug)" };
@@ -70,7 +70,7 @@ internal static class ServeCommand
         command.Options.Add(dashboard);
         command.Options.Add(trace);
         command.Options.Add(portFile);
-        modelFlags.RefuseForOtherModels(command, model);
+        modelFlags.Validate(command, model);
         command.SetAction((result, cancellationToken) => (worker ?? RunAsync)(
             new ServeSettings
             {
