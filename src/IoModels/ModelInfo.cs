@@ -7,10 +7,11 @@ namespace IoModels;
 public sealed class ModelInfo
 {
     private readonly Func<EchoServerOptions, IEchoServer> _factory;
+    private readonly Func<EchoServerOptions, int> _maxClients;
 
     public ModelInfo(string name, string summary, Func<EchoServerOptions, IEchoServer> factory,
         IReadOnlyList<EchoCounter> keyCounters, string? unsupportedReason = null, string? mechanism = null,
-        IReadOnlyList<EngineOption>? options = null)
+        IReadOnlyList<EngineOption>? options = null, IReadOnlyList<string>? platforms = null, Func<EchoServerOptions, int>? maxClients = null)
     {
         Name = name;
         Summary = summary;
@@ -19,7 +20,12 @@ public sealed class ModelInfo
         UnsupportedReason = unsupportedReason;
         Mechanism = mechanism;
         Options = options ?? [];
+        Platforms = platforms ?? AnyPlatform;
+        _maxClients = maxClients ?? (o => o.MaxConnections);
     }
+
+    /// <summary>The platforms .NET's own sockets run on: a model built on them alone runs on each.</summary>
+    public static IReadOnlyList<string> AnyPlatform { get; } = ["Linux", "macOS", "FreeBSD", "Windows"];
 
     /// <summary>The name used on the command line, e.g. <c>select</c>.</summary>
     public string Name { get; }
@@ -27,7 +33,10 @@ public sealed class ModelInfo
     /// <summary>One line: what the engine does.</summary>
     public string Summary { get; }
 
-    /// <summary>The counters that show this model's cost, in the order a class should read them.</summary>
+    /// <summary>
+    /// The counters this model publishes beyond the ones every engine keeps (connections, bytes): those
+    /// that show its cost, in the order a class should read them.
+    /// </summary>
     public IReadOnlyList<EchoCounter> KeyCounters { get; }
 
     /// <summary>Why this OS cannot run the model, or null when it can.</summary>
@@ -43,7 +52,24 @@ public sealed class ModelInfo
     /// </summary>
     public IReadOnlyList<EngineOption> Options { get; }
 
+    /// <summary>
+    /// The OSes the model is built for, as <see cref="OperatingSystem.IsOSPlatform"/> names them. On one of
+    /// them it may still be unavailable (io_uring needs Linux 5.11): <see cref="UnsupportedReason"/> says.
+    /// </summary>
+    public IReadOnlyList<string> Platforms { get; }
+
     public bool IsSupported => UnsupportedReason is null;
+
+    /// <summary>
+    /// How many clients the engine serves at once with <paramref name="options"/>: the connection limit,
+    /// or less where the model itself stops sooner (a pool of N workers serves N; select's lists hold
+    /// 65,535 connections). Clients beyond it wait or are refused, as the model says.
+    /// </summary>
+    public int MaxClients(EchoServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return _maxClients(options);
+    }
 
     /// <summary>True when this model's engine reads <paramref name="option"/>.</summary>
     public bool Takes(EngineOption option) => Options.Contains(option);

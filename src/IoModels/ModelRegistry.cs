@@ -22,16 +22,17 @@ public static class ModelRegistry
     [
         new("blocking", "one thread per connection, blocked in Receive and Send (--workers N: a fixed pool)",
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls],
-            options: [EngineOption.Workers]),
+            options: [EngineOption.Workers], maxClients: o => o.Workers > 0 ? Math.Min(o.Workers, o.MaxConnections) : o.MaxConnections),
         new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless --poll-interval",
             o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads],
             options: [EngineOption.PollInterval]),
         new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
             o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
-            mechanism: SelectEchoServer.Mechanism, options: [EngineOption.SelectTimeout]),
+            mechanism: SelectEchoServer.Mechanism, options: [EngineOption.SelectTimeout],
+            maxClients: o => Math.Min(o.MaxConnections, SelectEchoServer.MaxSocketsPerList - 1)),
         new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
             EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
-            EpollModel.UnsupportedReason, EpollModel.Mechanism, [EngineOption.EdgeTriggered, EngineOption.Loops]),
+            EpollModel.UnsupportedReason, EpollModel.Mechanism, [EngineOption.EdgeTriggered, EngineOption.Loops], ["Linux", "macOS", "FreeBSD"]),
         new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
             o =>
             {
@@ -44,14 +45,14 @@ public static class ModelRegistry
             },
             [ConnectionsActive, Signals, Waits, Sweeps, SocketsScanned, ReadyEvents, WouldBlock, ReceiveCalls, SendCalls],
             OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? null : "SIGIO on sockets (fcntl F_SETOWN and O_ASYNC) is driven on Linux and macOS only",
-            "SIGIO, via fcntl F_SETOWN and O_ASYNC"),
+            "SIGIO, via fcntl F_SETOWN and O_ASYNC", platforms: ["Linux", "macOS"]),
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads],
             options: [EngineOption.InlineCompletions]),
         new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
             o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
             [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring",
-            [EngineOption.Loops]),
+            [EngineOption.Loops], ["Linux"]),
     ];
 
     /// <summary>The model named <paramref name="name"/> (case-insensitive), or null.</summary>
