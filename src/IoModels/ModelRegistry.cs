@@ -12,6 +12,9 @@ namespace IoModels;
 /// <summary>
 /// Every model this build knows, in teaching order. The CLI lists and starts models from here, and
 /// the conformance suite runs every test against every entry: adding an engine is adding a line.
+/// Each entry declares what the model is and can do: the options it takes, the counters it publishes,
+/// the platforms it is built for and the clients it serves at once. Its texts name no command-line
+/// flags: a front end names an option by its own spelling.
 /// </summary>
 public static class ModelRegistry
 {
@@ -20,17 +23,17 @@ public static class ModelRegistry
 
     public static IReadOnlyList<ModelInfo> All { get; } =
     [
-        new("blocking", "one thread per connection, blocked in Receive and Send (--workers N: a fixed pool)",
+        new("blocking", "one thread per connection, blocked in Receive and Send, or a fixed pool of worker threads",
             o => new BlockingEchoServer(o), [Threads, PeakThreads, ConnectionsActive, ReceiveCalls, SendCalls],
             options: [EngineOption.Workers], maxClients: o => o.Workers > 0 ? Math.Min(o.Workers, o.MaxConnections) : o.MaxConnections),
-        new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless --poll-interval",
+        new("nonblocking", "one thread sweeps every non-blocking socket, asking again and again; spins a core unless it sleeps after an idle sweep",
             o => new NonBlockingEchoServer(o), [Sweeps, ReceiveCalls, SendCalls, WouldBlock, AcceptWouldBlock, Threads],
             options: [EngineOption.PollInterval]),
         new("select", "one thread waits in Socket.Select over every socket, then serves the ready ones",
             o => new SelectEchoServer(o), [Waits, SocketsScanned, ReadyEvents, WaitTimeouts, ReceiveCalls, Threads],
             mechanism: SelectEchoServer.Mechanism, options: [EngineOption.SelectTimeout],
             maxClients: o => Math.Min(o.MaxConnections, SelectEchoServer.MaxSocketsPerList - 1)),
-        new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready (--edge-triggered, --loops N)",
+        new("epoll", "event loops blocked in epoll_wait (kqueue on macOS/FreeBSD), told only which sockets are ready, level- or edge-triggered",
             EpollModel.Create, [Waits, ReadyEvents, ReceiveCalls, SendCalls, WouldBlock, ConnectionsActive, Threads],
             EpollModel.UnsupportedReason, EpollModel.Mechanism, [EngineOption.EdgeTriggered, EngineOption.Loops], ["Linux", "macOS", "FreeBSD"]),
         new("signal", "SIGIO says something is ready, not what: on every signal one thread tries every socket",
@@ -49,7 +52,7 @@ public static class ModelRegistry
         new("async", "async/await over SocketAsyncEventArgs: no thread waits for any one connection",
             o => new AsyncEchoServer(o), [ConnectionsActive, Completions, ReceiveCalls, SendCalls, Threads],
             options: [EngineOption.InlineCompletions]),
-        new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation (--loops N: N rings)",
+        new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation, one ring per loop",
             o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
             [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring",
             [EngineOption.Loops], ["Linux"]),

@@ -54,10 +54,12 @@ public sealed class RegistryTests
     }
 
     [Fact]
-    public void Options_out_of_range_are_rejected_with_the_option_name()
+    public void Options_out_of_range_are_rejected_naming_the_property_and_no_command_line_flag()
     {
         var bad = new EchoServerOptions { OutputBufferLimit = 10, BufferSize = 100 };
         ArgumentException error = Assert.Throws<ArgumentException>(bad.Validate);
-        Assert.Contains("--output-buffer", error.Message, StringComparison.Ordinal);
+        Assert.Equal(nameof(EchoServerOptions.OutputBufferLimit), error.ParamName);
+        Assert.StartsWith("OutputBufferLimit must be at least BufferSize.", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", error.Message, StringComparison.Ordinal);
     }
 }

@@ -248,7 +248,7 @@ internal static class ServeCommand
         }
         catch (ArgumentException exception)
         {
-            throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0]);
+            throw new CliException(ExitCode.UsageError, FlagMessages.InFlags(exception, FlagMessages.Serve));
         }
 
         return options;

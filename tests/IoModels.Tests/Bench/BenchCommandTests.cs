@@ -200,7 +200,7 @@ public sealed class BenchCommandTests
         // An option the model does not take: refused by serve's parser, before any server starts.
         { ["bench", "--model", "epoll --inline-completions"], 2, "--model 'epoll --inline-completions': --inline-completions applies to --model async only; the epoll model does not take it" },
         // Valid syntax that serve itself refuses once it runs: serve's own line and exit code come through.
-        { ["bench", "--model", "epoll --output-buffer 10 --buffer-size 100", "--duration", "1s"], 2, "the epoll --output-buffer 10 --buffer-size 100 server exited with code 2 before listening: iomodels: --output-buffer must be at least the buffer size" },
+        { ["bench", "--model", "epoll --output-buffer 10 --buffer-size 100", "--duration", "1s"], 2, "the epoll --output-buffer 10 --buffer-size 100 server exited with code 2 before listening: iomodels: --output-buffer must be at least --buffer-size" },
     };
 
     [Fact]
