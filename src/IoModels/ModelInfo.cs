@@ -74,25 +74,35 @@ public sealed class ModelInfo
     /// <summary>True when this model's engine reads <paramref name="option"/>.</summary>
     public bool Takes(EngineOption option) => Options.Contains(option);
 
-    /// <summary>Creates an engine (not yet started).</summary>
+    /// <summary>Creates an engine (not yet started), once <see cref="Validate"/> has accepted the options.</summary>
     /// <exception cref="PlatformNotSupportedException">This OS cannot run the model.</exception>
-    /// <exception cref="ArgumentException">
-    /// <paramref name="options"/> sets an option this model does not take, or more units of one (workers,
-    /// loops) than <see cref="ProcessLimits"/> says the process can have.
-    /// </exception>
+    /// <exception cref="ArgumentException">See <see cref="Validate"/>.</exception>
     public IEchoServer Create(EchoServerOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
         if (UnsupportedReason is not null)
         {
             throw new PlatformNotSupportedException($"The {Name} model is not available here: {UnsupportedReason}");
         }
 
+        Validate(options);
+        return _factory(options);
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> (naming the property, as <see cref="EchoServerOptions.Validate"/>
+    /// does) when <paramref name="options"/> are out of range, set an option this model does not take, or
+    /// ask for more units of one (workers, loops) than <see cref="ProcessLimits"/> says the process can have.
+    /// </summary>
+    public void Validate(EchoServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+
         // Silently ignoring an option is how a user believes they measured a variant they did not run.
         if (EngineOption.All.FirstOrDefault(o => o.IsSetIn(options) && !Takes(o)) is { } ignored)
         {
             throw new ArgumentException(
-                $"{ignored.Name} is taken by the {ModelRegistry.NamesTaking(ignored)} model only; the {Name} model does not read it.", ignored.Name);
+                $"{ignored.Name} applies to the {ModelRegistry.NamesTaking(ignored)} model only; the {Name} model does not take it.", ignored.Name);
         }
 
         // A thread per worker past what the process can map kills it part way; refuse before the first one.
@@ -108,8 +118,6 @@ public sealed class ModelInfo
                 }
             }
         }
-
-        return _factory(options);
     }
 
     public override string ToString() => Name;

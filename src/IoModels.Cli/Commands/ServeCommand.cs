@@ -112,12 +112,7 @@ internal static class ServeCommand
         }
 
         IPAddress address = CommonOptions.ParseListenAddress(settings.Host);
-        EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log);
-        if (EngineOption.All.FirstOrDefault(o => (o.IsSetIn(options) || (o == EngineOption.InlineCompletions && settings.InlineCompletions)) && !model.Takes(o)) is { } ignored)
-        {
-            throw new CliException(ExitCode.UsageError, ModelFlags.Refusal(ignored, model)); // the parser refuses it first; this is for callers without it
-        }
-
+        EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log, model);
         if (settings.InlineCompletions)
         {
             // The runtime reads this once, when its socket engine first starts (the first asynchronous
@@ -225,8 +220,18 @@ internal static class ServeCommand
         return model;
     }
 
-    internal static EchoServerOptions ToOptions(ServeSettings settings, IPEndPoint endPoint, ILogger log)
+    /// <summary>
+    /// The engine options for <paramref name="settings"/>, checked as the library checks them and, given
+    /// the <paramref name="model"/>, as that model takes them (serve's parser refuses the same first; this
+    /// is for callers without it). A refusal is a usage error in flag names.
+    /// </summary>
+    internal static EchoServerOptions ToOptions(ServeSettings settings, IPEndPoint endPoint, ILogger log, ModelInfo? model = null)
     {
+        if (model is not null && settings.InlineCompletions && !model.Takes(EngineOption.InlineCompletions))
+        {
+            throw new CliException(ExitCode.UsageError, ModelFlags.Refusal(EngineOption.InlineCompletions, model)); // a process switch: not in the options
+        }
+
         var options = new EchoServerOptions
         {
             EndPoint = endPoint,
@@ -244,7 +249,14 @@ internal static class ServeCommand
         };
         try
         {
-            options.Validate();
+            if (model is null)
+            {
+                options.Validate();
+            }
+            else
+            {
+                model.Validate(options);
+            }
         }
         catch (ArgumentException exception)
         {

@@ -41,7 +41,7 @@ public sealed class ModelOptionMatrixTests
         {
             Assert.Empty(parsed.Errors);
             ServeSettings settings = await ParsedSettingsAsync(args);
-            EchoServerOptions options = ServeCommand.ToOptions(settings, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Serilog.Core.Logger.None);
+            EchoServerOptions options = ServeCommand.ToOptions(settings, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Serilog.Core.Logger.None, model);
             Assert.True(option.IsSetIn(options) || option == EngineOption.InlineCompletions, $"{option.Name} did not reach the engine's options");
             if (model.IsSupported)
             {
@@ -53,6 +53,14 @@ public sealed class ModelOptionMatrixTests
             string error = Assert.Single(parsed.Errors).Message;
             Assert.Equal($"{ModelFlags.FlagName(option)} applies to --model {ModelRegistry.NamesTaking(option)} only; the {model.Name} model does not take it", error);
             Assert.All(ModelRegistry.All.Where(m => m.Takes(option)), m => Assert.Contains(m.Name, error, StringComparison.Ordinal));
+
+            // The worker, called without the parser (settings a taker's parse produced), refuses it too.
+            ModelInfo taker = ModelRegistry.All.First(m => m.Takes(option));
+            ServeSettings settings = await ParsedSettingsAsync(["--model", taker.Name, .. SampleArguments(option)]) with { Model = model.Name };
+            CliException refused = Assert.Throws<CliException>(() => ServeCommand.ToOptions(settings, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Serilog.Core.Logger.None, model));
+            Assert.Equal(ExitCode.UsageError, refused.ExitCode);
+            Assert.StartsWith($"{ModelFlags.FlagName(option)} applies to ", refused.Message, StringComparison.Ordinal);
+            Assert.EndsWith($"the {model.Name} model does not take it", refused.Message, StringComparison.Ordinal);
         }
     }
 
@@ -82,7 +90,7 @@ public sealed class ModelOptionMatrixTests
         Skip.IfNot(epoll.IsSupported, "epoll is not available here");
         ArgumentException error = Assert.Throws<ArgumentException>(() => epoll.Create(new EchoServerOptions { Workers = 4 }));
         Assert.Equal(nameof(EchoServerOptions.Workers), error.ParamName);
-        Assert.StartsWith("Workers is taken by the blocking model only", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Workers applies to the blocking model only; the epoll model does not take it.", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("--", error.Message, StringComparison.Ordinal);
     }
 
