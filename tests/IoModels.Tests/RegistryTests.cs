@@ -54,6 +54,14 @@ public sealed class RegistryTests
     }
 
     [Fact]
+    public void The_registry_texts_name_no_command_line_flags()
+    {
+        // A front end spells options its own way (serve's --workers); the library names the concept.
+        Assert.All(ModelRegistry.All, m => Assert.DoesNotContain("--", m.Summary, StringComparison.Ordinal));
+        Assert.All(EngineOption.All, o => Assert.DoesNotContain("--", o.Description, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Options_out_of_range_are_rejected_naming_the_property_and_no_command_line_flag()
     {
         var bad = new EchoServerOptions { OutputBufferLimit = 10, BufferSize = 100 };
