@@ -77,7 +77,7 @@ public sealed class ProcessLimits
 
         if (Interop.Resource.SoftLimit(Interop.Resource.RLIMIT_NOFILE) is { } nofile)
         {
-            long open = Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+            long open = CountOpenDescriptors();
             limits.Add(Remaining(ProcessResource.Descriptors, nofile, open, DescriptorReserve,
                 $"RLIMIT_NOFILE (ulimit -n) {nofile}, {open} open now and {DescriptorReserve} kept for the runtime"));
         }
@@ -151,6 +151,18 @@ public sealed class ProcessLimits
         long.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) ? value : null;
 
     private static long CountLines(string path) => ReadLines(path).Length;
+
+    private static long CountOpenDescriptors()
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries("/proc/self/fd").LongCount();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return 0; // Expected under a hardened /proc: the bound is then the limit itself, less the reserve.
+        }
+    }
 
     private static string[] ReadLines(string path)
     {

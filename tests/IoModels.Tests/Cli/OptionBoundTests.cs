@@ -25,6 +25,16 @@ public sealed class OptionBoundTests
     }
 
     [SkippableFact]
+    public void A_bench_entry_beyond_the_bound_is_refused_before_any_server_starts()
+    {
+        UnitBound bound = ThreadBound();
+        Skip.If(bound.Max >= EngineOption.Workers.Maximum, $"this machine can have {bound.Max} threads");
+        IoModels.Cli.CliException refused = Assert.Throws<IoModels.Cli.CliException>(() => IoModels.Cli.Bench.BenchServer.Parse("blocking --workers 100000"));
+        Assert.Equal(IoModels.Cli.ExitCode.UsageError, refused.ExitCode);
+        Assert.StartsWith("--model 'blocking --workers 100000': --workers 100000 is more than this process can have: at most ", refused.Message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Workers_within_the_bound_are_accepted_and_served()
     {
         Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
