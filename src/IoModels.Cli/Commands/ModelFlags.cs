@@ -21,7 +21,7 @@ internal sealed class ModelFlags
     }
 
     /// <summary>The flags, in <see cref="EngineOption.All"/> order, to add to the command.</summary>
-    public IEnumerable<Option> All => _flags.Values;
+    public IEnumerable<Option> All => EngineOption.All.Where(_flags.ContainsKey).Select(o => _flags[o]);
 
     /// <summary>The flag for <paramref name="option"/>: its name in kebab case, <c>Workers</c> as <c>--workers</c>.</summary>
     public static string FlagName(EngineOption option)
@@ -66,8 +66,7 @@ internal sealed class ModelFlags
             {
                 result.AddError(Refusal(option, chosen));
             }
-            else if (option.PerUnit is not null && given.Tokens.Count > 0 &&
-                int.TryParse(given.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value <= option.Maximum) // not a number, or out of range anywhere: the option's parser says so
+            else if (option.PerUnit is not null && InRange(given, option) is { } value)
             {
                 limits ??= ProcessLimits.Read();
                 if (option.BeyondLimit(value, limits) is { } beyond)
@@ -77,6 +76,11 @@ internal sealed class ModelFlags
             }
         }
     });
+
+    /// <summary>The count given, or null when it is not a number in the option's fixed range (its own parser says so).</summary>
+    private static int? InRange(OptionResult given, EngineOption option) =>
+        given.Tokens.Count > 0 && int.TryParse(given.Tokens[^1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) &&
+        value >= option.Minimum && value <= option.Maximum ? value : null;
 
     /// <summary>The line for <paramref name="option"/> given to <paramref name="chosen"/>: "--workers applies to --model blocking only; the epoll model does not take it".</summary>
     public static string Refusal(EngineOption option, ModelInfo chosen) =>
