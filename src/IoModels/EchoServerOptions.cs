@@ -4,7 +4,9 @@ namespace IoModels;
 
 /// <summary>
 /// How an engine listens and the limits it enforces. The common part applies to every model; the
-/// tuning part at the end is read only by the models named on each property and ignored by others.
+/// tuning part at the end is read only by the models named on each property (each registry entry
+/// declares its <see cref="EngineOption"/>s), and <see cref="ModelInfo.Create"/> refuses one set for
+/// a model that does not read it rather than ignore it.
 /// </summary>
 public sealed record EchoServerOptions
 {
