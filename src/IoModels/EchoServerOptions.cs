@@ -4,7 +4,9 @@ namespace IoModels;
 
 /// <summary>
 /// How an engine listens and the limits it enforces. The common part applies to every model; the
-/// tuning part at the end is read only by the models named on each property and ignored by others.
+/// tuning part at the end is read only by the models named on each property (each registry entry
+/// declares its <see cref="EngineOption"/>s), and <see cref="ModelInfo.Create"/> refuses one set for
+/// a model that does not read it rather than ignore it.
 /// </summary>
 public sealed record EchoServerOptions
 {
@@ -67,29 +69,33 @@ public sealed record EchoServerOptions
     /// <summary><c>epoll</c>, <c>uring</c>: the number of event loops (threads), each with its own kernel queue.</summary>
     public int Loops { get; init; } = 1;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> for the first option out of range. The message names the
+    /// property (<c>OutputBufferLimit must be at least BufferSize.</c>), as <see cref="ArgumentException.ParamName"/>
+    /// does, and never a front end's spelling of it: a command line maps the names to its own flags.
+    /// </summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(EndPoint);
         ArgumentNullException.ThrowIfNull(Logger);
-        Check(EndPoint.Port is >= 0 and <= 65535, "port", "must be between 0 and 65535");
-        Check(Backlog >= 1, "backlog", "must be at least 1");
-        Check(BufferSize is >= 1 and <= 16 * 1024 * 1024, "buffer-size", "must be between 1 and 16777216 bytes");
-        Check(OutputBufferLimit >= BufferSize, "output-buffer", "must be at least the buffer size");
-        Check(MaxConnections >= 1, "max-connections", "must be at least 1");
-        Check(IdleTimeout is null || IdleTimeout > TimeSpan.Zero, "idle-timeout", "must be positive");
-        Check(DrainTimeout >= TimeSpan.Zero, "drain-timeout", "must not be negative");
-        Check(Workers >= 0, "workers", "must be 0 (thread per connection) or more");
-        Check(PollInterval >= TimeSpan.Zero, "poll-interval", "must not be negative");
-        Check(SelectTimeout > TimeSpan.Zero, "select-timeout", "must be positive");
-        Check(Loops >= 1, "loops", "must be at least 1");
+        Check(EndPoint.Port is >= 0 and <= 65535, "EndPoint.Port", "must be between 0 and 65535");
+        Check(Backlog >= 1, nameof(Backlog), "must be at least 1");
+        Check(BufferSize is >= 1 and <= 16 * 1024 * 1024, nameof(BufferSize), "must be between 1 and 16777216 bytes");
+        Check(OutputBufferLimit >= BufferSize, nameof(OutputBufferLimit), $"must be at least {nameof(BufferSize)}");
+        Check(MaxConnections >= 1, nameof(MaxConnections), "must be at least 1");
+        Check(IdleTimeout is null || IdleTimeout > TimeSpan.Zero, nameof(IdleTimeout), "must be positive");
+        Check(DrainTimeout >= TimeSpan.Zero, nameof(DrainTimeout), "must not be negative");
+        Check(Workers >= 0, nameof(Workers), "must be 0 (thread per connection) or more");
+        Check(PollInterval >= TimeSpan.Zero, nameof(PollInterval), "must not be negative");
+        Check(SelectTimeout > TimeSpan.Zero, nameof(SelectTimeout), "must be positive");
+        Check(Loops >= 1, nameof(Loops), "must be at least 1");
     }
 
     private static void Check(bool condition, string option, string message)
     {
         if (!condition)
         {
-            throw new ArgumentException($"--{option} {message}.", option);
+            throw new ArgumentException($"{option} {message}.", option);
         }
     }
 }

@@ -74,7 +74,7 @@ public sealed class PollingModelTests
 
     [Theory]
     [InlineData(0, "spins one core at 100%")]
-    [InlineData(5, "sleeps --poll-interval")]
+    [InlineData(5, "sleeps for the poll interval")]
     public async Task Nonblocking_says_at_start_what_its_sweep_will_cost(int pollIntervalMs, string expected)
     {
         var sink = new CollectingSink();

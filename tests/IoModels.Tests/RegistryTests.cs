@@ -39,10 +39,48 @@ public sealed class RegistryTests
     }
 
     [Fact]
-    public void Options_out_of_range_are_rejected_with_the_option_name()
+    public void A_model_available_here_is_built_for_this_OS_and_the_rest_say_why_not()
+    {
+        Assert.All(ModelRegistry.All, m =>
+        {
+            Assert.NotEmpty(m.Platforms);
+            Assert.True(!m.IsSupported || m.Platforms.Any(OperatingSystem.IsOSPlatform), $"{m.Name} runs here but does not list this OS");
+            Assert.True(m.IsSupported || !string.IsNullOrEmpty(m.UnsupportedReason), m.Name);
+        });
+    }
+
+    [Fact]
+    public void Clients_served_at_once_are_the_connection_limit_or_what_the_model_itself_allows()
+    {
+        var options = new EchoServerOptions { MaxConnections = 100_000 };
+        Assert.Equal(8, ModelRegistry.Find("blocking")!.MaxClients(options with { Workers = 8 }));
+        Assert.Equal(100_000, ModelRegistry.Find("blocking")!.MaxClients(options));
+        Assert.Equal(65_535, ModelRegistry.Find("select")!.MaxClients(options)); // one list of 65,536 holds the listener too
+        Assert.Equal(3, ModelRegistry.Find("async")!.MaxClients(options with { MaxConnections = 3 }));
+    }
+
+    [Fact]
+    public void Every_option_some_model_takes_is_declared_and_every_declared_option_is_taken()
+    {
+        Assert.All(ModelRegistry.All.SelectMany(m => m.Options), o => Assert.Contains(o, EngineOption.All));
+        Assert.All(EngineOption.All, o => Assert.Contains(ModelRegistry.All, m => m.Takes(o)));
+    }
+
+    [Fact]
+    public void The_registry_texts_name_no_command_line_flags()
+    {
+        // A front end spells options its own way (serve's --workers); the library names the concept.
+        Assert.All(ModelRegistry.All, m => Assert.DoesNotContain("--", m.Summary, StringComparison.Ordinal));
+        Assert.All(EngineOption.All, o => Assert.DoesNotContain("--", o.Description, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Options_out_of_range_are_rejected_naming_the_property_and_no_command_line_flag()
     {
         var bad = new EchoServerOptions { OutputBufferLimit = 10, BufferSize = 100 };
         ArgumentException error = Assert.Throws<ArgumentException>(bad.Validate);
-        Assert.Contains("--output-buffer", error.Message, StringComparison.Ordinal);
+        Assert.Equal(nameof(EchoServerOptions.OutputBufferLimit), error.ParamName);
+        Assert.StartsWith("OutputBufferLimit must be at least BufferSize.", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("--", error.Message, StringComparison.Ordinal);
     }
 }

@@ -204,7 +204,7 @@ internal sealed class BenchRunner
         }
         catch (ArgumentException exception)
         {
-            throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0].TrimEnd('.'));
+            throw new CliException(ExitCode.UsageError, Commands.FlagMessages.InFlags(exception, Commands.FlagMessages.Bench));
         }
     }
 

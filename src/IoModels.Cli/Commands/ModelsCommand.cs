@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace IoModels.Cli.Commands;
 
-/// <summary><c>iomodels models</c>: every model, one line each, with whether this OS can run it.</summary>
+/// <summary><c>iomodels models</c>: every model, one line each, with whether this OS can run it and the serve flags only it takes.</summary>
 internal static class ModelsCommand
 {
     public static Command Create()
@@ -21,7 +21,8 @@ internal static class ModelsCommand
                 ? (model.Mechanism is { } mechanism ? $"available ({mechanism})" : "available")
                 : $"unavailable: {model.UnsupportedReason}";
             string marker = model.Name == ModelRegistry.DefaultModel ? " (default)" : string.Empty;
-            output.WriteLine($"{model.Name.PadRight(width)}  {model.Summary}{marker}; {availability}");
+            string options = model.Options.Count == 0 ? string.Empty : $"; takes {string.Join(", ", model.Options.Select(ModelFlags.FlagName))}";
+            output.WriteLine($"{model.Name.PadRight(width)}  {model.Summary}{marker}; {availability}{options}");
         }
 
         return (int)ExitCode.Success;

@@ -35,7 +35,8 @@ internal sealed record ServeSettings
 /// <summary><c>iomodels serve</c>: run one model's echo server until Ctrl+C, then print its statistics.</summary>
 internal static class ServeCommand
 {
-    public static Command Create()
+    /// <param name="worker">What runs the parsed settings: <see cref="RunAsync"/>, or a test's stand-in.</param>
+    public static Command Create(Func<ServeSettings, TextWriter, ILogger, CancellationToken, Task<int>>? worker = null)
     {
         EchoServerOptions defaults = new();
         var model = new Option<string>("--model", "-m")
@@ -52,15 +53,7 @@ internal static class ServeCommand
         Option<TimeSpan?> idleTimeout = CommonOptions.Duration("--idle-timeout", "close a connection silent for this long [default: never]", null);
         Option<TimeSpan?> drainTimeout = CommonOptions.Duration("--drain-timeout", "on Ctrl+C, wait this long for connections to get their echoes and close (FIN) before resetting the rest; 0 resets at once", defaults.DrainTimeout, allowZero: true);
         Option<TimeSpan?> stats = CommonOptions.Duration("--stats", "print the model's counters as rates every INTERVAL, e.g. 1s [default: off]", null);
-        Option<int> workers = CommonOptions.Int("--workers", "blocking: a fixed pool of N threads instead of one per connection (0: no pool)", 0, 0, 100_000);
-        Option<TimeSpan?> pollInterval = CommonOptions.Duration("--poll-interval", "nonblocking: sleep between sweeps that found nothing to do", TimeSpan.Zero, allowZero: true);
-        Option<TimeSpan?> selectTimeout = CommonOptions.Duration("--select-timeout", "select: timeout of each Socket.Select call", defaults.SelectTimeout);
-        var edgeTriggered = new Option<bool>("--edge-triggered") { Description = "epoll: edge-triggered instead of level-triggered notification" };
-        var inlineCompletions = new Option<bool>("--inline-completions")
-        {
-            Description = "async: run each continuation on the runtime's socket engine thread instead of a pool thread (fewer thread hops and less CPU per message; one slow continuation delays every socket on that thread)",
-        };
-        Option<int> loops = CommonOptions.Int("--loops", "epoll, uring: event loops (threads), each with its own kernel queue", 1, 1, 256);
+        var modelFlags = new ModelFlags(); // --workers, --loops, ...: from the registry, each refused for a model that does not take it or beyond the machine
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
         var dashboard = new Option<bool>("--dashboard") { Description = "a live view of counters, rates, threads and CPU (periodic lines when stdout is not a terminal)" };
         var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second (sets --log-level debug)" };
@@ -69,11 +62,18 @@ internal static class ServeCommand
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
         {
             model, host, port, backlog, bufferSize, outputBuffer, maxConnections, idleTimeout, drainTimeout, stats,
-            workers, pollInterval, selectTimeout, edgeTriggered, inlineCompletions, loops, logLevel,
-            dashboard, trace,
-            portFile,
         };
-        command.SetAction((result, cancellationToken) => RunAsync(
+        foreach (Option flag in modelFlags.All)
+        {
+            command.Options.Add(flag);
+        }
+
+        command.Options.Add(logLevel);
+        command.Options.Add(dashboard);
+        command.Options.Add(trace);
+        command.Options.Add(portFile);
+        modelFlags.Validate(command, model);
+        command.SetAction((result, cancellationToken) => (worker ?? RunAsync)(
             new ServeSettings
             {
                 Model = result.GetValue(model)!,
@@ -86,12 +86,12 @@ internal static class ServeCommand
                 IdleTimeout = result.GetValue(idleTimeout),
                 DrainTimeout = result.GetValue(drainTimeout) ?? defaults.DrainTimeout,
                 StatsInterval = result.GetValue(stats),
-                Workers = result.GetValue(workers),
-                PollInterval = result.GetValue(pollInterval) ?? TimeSpan.Zero,
-                SelectTimeout = result.GetValue(selectTimeout) ?? defaults.SelectTimeout,
-                EdgeTriggered = result.GetValue(edgeTriggered),
-                InlineCompletions = result.GetValue(inlineCompletions),
-                Loops = result.GetValue(loops),
+                Workers = modelFlags.Count(result, EngineOption.Workers),
+                PollInterval = modelFlags.Duration(result, EngineOption.PollInterval),
+                SelectTimeout = modelFlags.Duration(result, EngineOption.SelectTimeout),
+                EdgeTriggered = modelFlags.Switch(result, EngineOption.EdgeTriggered),
+                InlineCompletions = modelFlags.Switch(result, EngineOption.InlineCompletions),
+                Loops = modelFlags.Count(result, EngineOption.Loops),
                 LogLevel = result.GetValue(logLevel),
                 Dashboard = result.GetValue(dashboard),
                 Trace = result.GetValue(trace),
@@ -115,14 +115,9 @@ internal static class ServeCommand
         }
 
         IPAddress address = CommonOptions.ParseListenAddress(settings.Host);
-        EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log);
+        EchoServerOptions options = ToOptions(settings, new IPEndPoint(address, settings.Port), log, model);
         if (settings.InlineCompletions)
         {
-            if (model.Name != "async")
-            {
-                throw new CliException(ExitCode.UsageError, $"--inline-completions applies to --model async only (the {model.Name} model does not use the runtime's socket engine)");
-            }
-
             // The runtime reads this once, when its socket engine first starts (the first asynchronous
             // socket operation in the process), which has not happened yet in this process. It is the
             // switch Kestrel exposes as UnsafePreferInlineScheduling.
@@ -231,8 +226,18 @@ internal static class ServeCommand
         return model;
     }
 
-    internal static EchoServerOptions ToOptions(ServeSettings settings, IPEndPoint endPoint, ILogger log)
+    /// <summary>
+    /// The engine options for <paramref name="settings"/>, checked as the library checks them and, given
+    /// the <paramref name="model"/>, as that model takes them (serve's parser refuses the same first; this
+    /// is for callers without it). A refusal is a usage error in flag names.
+    /// </summary>
+    internal static EchoServerOptions ToOptions(ServeSettings settings, IPEndPoint endPoint, ILogger log, ModelInfo? model = null)
     {
+        if (model is not null && settings.InlineCompletions && !model.Takes(EngineOption.InlineCompletions))
+        {
+            throw new CliException(ExitCode.UsageError, ModelFlags.Refusal(EngineOption.InlineCompletions, model)); // a process switch: not in the options
+        }
+
         var options = new EchoServerOptions
         {
             EndPoint = endPoint,
@@ -251,11 +256,18 @@ internal static class ServeCommand
         };
         try
         {
-            options.Validate();
+            if (model is null)
+            {
+                options.Validate();
+            }
+            else
+            {
+                model.Validate(options);
+            }
         }
         catch (ArgumentException exception)
         {
-            throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0]);
+            throw new CliException(ExitCode.UsageError, FlagMessages.InFlags(exception, FlagMessages.Serve));
         }
 
         return options;

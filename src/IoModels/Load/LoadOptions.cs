@@ -69,31 +69,35 @@ public sealed record LoadOptions
     /// </summary>
     public Action<LoadPhase>? PhaseChanged { get; init; }
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> for the first setting out of range, naming properties
+    /// (<c>Depth times MessageSize must be ...</c>), never a front end's flags.
+    /// </summary>
     public void Validate()
     {
         ArgumentNullException.ThrowIfNull(EndPoint);
-        Check(Connections is >= 1 and <= 100_000, "connections", "must be between 1 and 100000");
-        Check(MessageSize is >= 1 and <= 1 << 20, "size", "must be between 1 and 1048576 bytes");
-        Check(Depth is >= 1 and <= 4096, "depth", "must be between 1 and 4096");
-        Check((long)MessageSize * Depth <= 16 << 20, "depth", "times --size must be at most 16 MiB in flight per connection");
-        Check(Warmup >= TimeSpan.Zero, "warmup", "must not be negative");
-        Check(Duration > TimeSpan.Zero, "duration", "must be positive");
-        Check(Rate is null || (Rate > 0 && double.IsFinite(Rate.Value)), "rate", "must be a positive number of messages per second");
-        Check(MessagesPerConnection is null or (>= 1 and <= 1_000_000), "messages", "must be between 1 and 1000000");
-        Check(MessagesPerConnection is null || (OperatingSystem.IsLinux() && Generator != LoadGeneratorKind.Sockets), "scale", "(a fixed number of messages per connection) needs the epoll load generator, so Linux and --generator auto or epoll");
-        Check(MessagesPerConnection is null || Rate is null, "rate", "does not combine with a fixed number of messages per connection");
-        Check(Threads is null or (>= 1 and <= 256), "load-threads", "must be between 1 and 256");
-        Check(Enum.IsDefined(Generator), "generator", "must be auto, epoll or sockets");
-        Check(Generator != LoadGeneratorKind.Epoll || OperatingSystem.IsLinux(), "generator", "epoll needs Linux; use auto or sockets here");
-        Check(ConnectTimeout > TimeSpan.Zero, "connect-timeout", "must be positive");
+        Check(Connections is >= 1 and <= 100_000, nameof(Connections), "must be between 1 and 100000");
+        Check(MessageSize is >= 1 and <= 1 << 20, nameof(MessageSize), "must be between 1 and 1048576 bytes");
+        Check(Depth is >= 1 and <= 4096, nameof(Depth), "must be between 1 and 4096");
+        Check((long)MessageSize * Depth <= 16 << 20, nameof(Depth), $"times {nameof(MessageSize)} must be at most 16 MiB in flight per connection");
+        Check(Warmup >= TimeSpan.Zero, nameof(Warmup), "must not be negative");
+        Check(Duration > TimeSpan.Zero, nameof(Duration), "must be positive");
+        Check(Rate is null || (Rate > 0 && double.IsFinite(Rate.Value)), nameof(Rate), "must be a positive number of messages per second");
+        Check(MessagesPerConnection is null or (>= 1 and <= 1_000_000), nameof(MessagesPerConnection), "must be between 1 and 1000000");
+        Check(MessagesPerConnection is null || (OperatingSystem.IsLinux() && Generator != LoadGeneratorKind.Sockets), nameof(MessagesPerConnection),
+            $"(a fixed number of messages per connection) needs the epoll load generator, so Linux and {nameof(Generator)} auto or epoll");
+        Check(MessagesPerConnection is null || Rate is null, nameof(Rate), "does not combine with a fixed number of messages per connection");
+        Check(Threads is null or (>= 1 and <= 256), nameof(Threads), "must be between 1 and 256");
+        Check(Enum.IsDefined(Generator), nameof(Generator), "must be auto, epoll or sockets");
+        Check(Generator != LoadGeneratorKind.Epoll || OperatingSystem.IsLinux(), nameof(Generator), "epoll needs Linux; use auto or sockets here");
+        Check(ConnectTimeout > TimeSpan.Zero, nameof(ConnectTimeout), "must be positive");
     }
 
     private static void Check(bool condition, string option, string message)
     {
         if (!condition)
         {
-            throw new ArgumentException($"--{option} {message}.", option);
+            throw new ArgumentException($"{option} {message}.", option);
         }
     }
 }

@@ -46,8 +46,8 @@ public sealed class NonBlockingEchoServer : EchoServerBase
     {
         listener.Blocking = false;
         EchoLog.Note(Log, Model, Options.PollInterval == TimeSpan.Zero
-            ? "one thread sweeps every socket and never waits, so it spins one core at 100% even when no client sends (--poll-interval 1ms sleeps after an empty sweep instead)"
-            : "one thread sweeps every socket and sleeps --poll-interval after a sweep that found nothing: less CPU, up to that much more latency per message");
+            ? "one thread sweeps every socket and never waits, so it spins one core at 100% even when no client sends (a poll interval of 1 ms sleeps after an empty sweep instead)"
+            : "one thread sweeps every socket and sleeps for the poll interval after a sweep that found nothing: less CPU, up to that much more latency per message");
         StartThread("nonblocking-engine", () => Run(listener));
     }
 

@@ -47,7 +47,7 @@ public sealed class SelectEchoServer : EchoServerBase
     /// accepts in one list (it throws beyond). The read list holds the listener plus connections,
     /// so one fewer connections than this can be served; extra clients are refused.
     /// </summary>
-    private const int MaxSocketsPerList = 65_536;
+    internal const int MaxSocketsPerList = 65_536;
 
     /// <summary>
     /// What Socket.Select calls on this OS, for <c>iomodels models</c>: poll(2) on Linux and the other

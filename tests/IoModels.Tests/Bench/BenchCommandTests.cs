@@ -197,8 +197,10 @@ public sealed class BenchCommandTests
         { ["bench", "--model", "epoll --port 5"], 2, "--model 'epoll --port 5': --port is bench's to set" },
         { ["bench", "--model", "epoll --log-level=debug"], 2, "--log-level is bench's to set" },
         { ["bench", "--model", "epoll --trace"], 2, "--trace is bench's to set" },
+        // An option the model does not take: refused by serve's parser, before any server starts.
+        { ["bench", "--model", "epoll --inline-completions"], 2, "--model 'epoll --inline-completions': --inline-completions applies to --model async only; the epoll model does not take it" },
         // Valid syntax that serve itself refuses once it runs: serve's own line and exit code come through.
-        { ["bench", "--model", "epoll --inline-completions", "--duration", "1s"], 2, "the epoll --inline-completions server exited with code 2 before listening: iomodels: --inline-completions applies to --model async only" },
+        { ["bench", "--model", "epoll --output-buffer 10 --buffer-size 100", "--duration", "1s"], 2, "the epoll --output-buffer 10 --buffer-size 100 server exited with code 2 before listening: iomodels: --output-buffer must be at least --buffer-size" },
     };
 
     [Fact]

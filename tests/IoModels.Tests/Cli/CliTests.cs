@@ -94,13 +94,15 @@ public sealed class CliTests
         { ["serve", "--port", "0", "--buffer-size", "-5"], 2, "--buffer-size must be a whole number" },
         { ["serve", "--port", "0", "--stats", "soon"], 2, "--stats must be a positive duration" },
         { ["serve", "--port", "0", "--host", "not an address"], 2, "--host must be an IP address" },
-        { ["serve", "--port", "0", "--output-buffer", "10", "--buffer-size", "100"], 2, "--output-buffer must be at least the buffer size" },
+        { ["serve", "--port", "0", "--output-buffer", "10", "--buffer-size", "100"], 2, "--output-buffer must be at least --buffer-size" },
         { ["serve", "--port", "0", "--log-level", "loud"], 2, "--log-level must be one of" },
         { ["serve", "--port", "0", "--no-such-option"], 2, "--no-such-option" },
         { ["frobnicate"], 2, "frobnicate" },
         { ["client", "--port", "1", "--host", ""], 2, "--host must name a host or an IP address, not an empty string" },
         { ["client", "--port", "1", "--timeout", "0"], 2, "--timeout must be a positive duration" },
-        { ["serve", "--port", "0", "--model", "epoll", "--inline-completions"], 2, "--inline-completions applies to --model async only" },
+        { ["serve", "--port", "0", "--model", "epoll", "--inline-completions"], 2, "--inline-completions applies to --model async only; the epoll model does not take it" },
+        { ["serve", "--port", "0", "--model", "epoll", "--workers", "4"], 2, "--workers applies to --model blocking only; the epoll model does not take it" },
+        { ["serve", "--port", "0", "--model", "select", "--edge-triggered"], 2, "--edge-triggered applies to --model epoll only; the select model does not take it" },
     };
 
     [Theory]

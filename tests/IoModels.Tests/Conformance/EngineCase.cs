@@ -4,11 +4,14 @@ namespace IoModels.Tests.Conformance;
 
 /// <summary>
 /// One engine configuration the conformance suite runs: a registry model as it comes, or a variant of
-/// it (a worker pool, edge-triggered mode, several loops). <see cref="MaxConcurrentClients"/> is a
-/// capability: tests that need more clients at once than a variant can serve skip with a reason.
+/// it (a worker pool, edge-triggered mode, several loops). <see cref="MaxConcurrentClients"/> is the
+/// registry's capability for these options: tests that need more clients at once skip with a reason.
 /// </summary>
-public sealed record EngineCase(string Name, string Model, Func<EchoServerOptions, EchoServerOptions> Configure, int MaxConcurrentClients = int.MaxValue)
+public sealed record EngineCase(string Name, string Model, Func<EchoServerOptions, EchoServerOptions> Configure)
 {
+    /// <summary>How many clients this variant serves at once, as its registry entry declares.</summary>
+    public int MaxConcurrentClients => ModelRegistry.Find(Model)!.MaxClients(EngineCases.OptionsFor(this));
+
     public override string ToString() => Name;
 }
 
@@ -21,7 +24,7 @@ public static class EngineCases
     private static readonly EngineCase[] s_variants =
     [
         // A pool of 8 threads: enough for most tests; more clients than that wait, as the model says.
-        new("blocking-pool", "blocking", o => o with { Workers = 8 }, MaxConcurrentClients: 8),
+        new("blocking-pool", "blocking", o => o with { Workers = 8 }),
         // The sweep that sleeps 1 ms after finding nothing to do, instead of spinning: same contract.
         new("nonblocking-sleep", "nonblocking", o => o with { PollInterval = TimeSpan.FromMilliseconds(1) }),
         // Edge-triggered epoll: read and accept until EAGAIN, remember what backpressure left unread.
