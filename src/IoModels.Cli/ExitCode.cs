@@ -17,6 +17,8 @@ public enum ExitCode
     Unreachable = 5,
     /// <summary>The server closed the connection before the whole echo arrived, or the echo did not come in time.</summary>
     ServerClosed = 6,
+    /// <summary>bench: a server it started exited or was killed before bench stopped it (the error line says how, and its last lines).</summary>
+    ServerDied = 7,
     /// <summary>Stopped by Ctrl+C or SIGTERM before finishing (128 + SIGINT, as shells report it).</summary>
     Interrupted = 130,
 }
