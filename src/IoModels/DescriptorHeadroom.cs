@@ -10,14 +10,38 @@ namespace IoModels;
 /// needs a thread-pool thread it fails fast ("Out of memory.") and the process dies. Accept loops
 /// therefore ask <see cref="IsLow"/> before each accept and, while it says so, back off exactly as on
 /// EMFILE: the waiting clients stay in the kernel's accept queue and are taken once others leave.
+/// The reserve scales with the limit (<see cref="ReserveFor"/>), so even a small limit keeps one;
+/// below <see cref="MinimumLimit"/> there is no room for it at all, and <c>serve</c> refuses to start.
 /// </summary>
 public sealed class DescriptorHeadroom
 {
     /// <summary>
-    /// Descriptors left to the runtime. 64: a thread start holds about three for a moment, the thread
-    /// pool may start several threads at once, and logging, timers and late assembly loads need a few.
+    /// The most descriptors left to the runtime: 64. A thread start holds about three for a moment, the
+    /// thread pool may start several threads at once, and logging, timers and late assembly loads need a few.
     /// </summary>
-    public const int Reserve = 64;
+    public const int MaxReserve = 64;
+
+    /// <summary>
+    /// The fewest: 16, room for about five thread starts at once. Fewer, and a burst of connections on a
+    /// thread-per-connection or thread-pool engine (blocking, signal, async) reaches the runtime's own
+    /// thread start with nothing left: it aborts with "Out of memory." (measured at limits 100 to 256).
+    /// </summary>
+    public const int MinReserve = 16;
+
+    /// <summary>
+    /// What the runtime and the CLI hold open while serving before any client connects: 74 to 77
+    /// (measured: each loaded assembly's file is kept open, twice, plus the console, pipes, the
+    /// runtime's epoll and the listener), 80 with start-up's own peak. A self-contained or trimmed
+    /// build loads fewer assemblies and needs less; this is the figure for <c>dotnet iomodels.dll</c>.
+    /// </summary>
+    public const int RuntimeNeed = 80;
+
+    /// <summary>
+    /// The smallest descriptor limit a server can run under: what the runtime needs, the smallest
+    /// reserve, and room for a few clients. Below it the runtime fails while starting (it cannot load
+    /// its own assemblies or open the console), so <c>serve</c> checks first and refuses in one line.
+    /// </summary>
+    public const int MinimumLimit = RuntimeNeed + MinReserve + 4;
 
     private const int F_DUPFD = 0; // fcntl: duplicate onto the lowest free descriptor >= argument (same value on Linux, macOS, FreeBSD)
 
@@ -28,13 +52,24 @@ public sealed class DescriptorHeadroom
     public DescriptorHeadroom(Socket listener)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        long limit = OperatingSystem.IsLinux() ? ReadOpenFilesLimit() : 0;
-        _threshold = limit > 4 * Reserve ? limit - Reserve : 0; // a tiny or unknown limit: no reserve, plain EMFILE handling
+        long limit = OpenFilesLimit();
+        _threshold = limit > 0 ? limit - ReserveFor(limit) : 0; // an unknown limit: no reserve, plain EMFILE handling
         _listener = _threshold > 0 ? (int)listener.SafeHandle.DangerousGetHandle() : -1;
     }
 
     /// <summary>
-    /// True when fewer than <see cref="Reserve"/> descriptors are free: the lowest free descriptor
+    /// Descriptors kept free under <paramref name="limit"/>: an eighth of it, between
+    /// <see cref="MinReserve"/> and <see cref="MaxReserve"/> (16 up to a limit of 128, 32 at 256, 64
+    /// from 512). An eighth keeps most of a small table for clients while still covering the runtime's
+    /// thread starts; at 1,024 and above the fixed 64 is under 7% of the table.
+    /// </summary>
+    public static int ReserveFor(long limit) => (int)Math.Clamp(limit / 8, MinReserve, MaxReserve);
+
+    /// <summary>The soft RLIMIT_NOFILE on Linux, from /proc/self/limits; 0 if unlimited, unknown or not Linux.</summary>
+    public static long OpenFilesLimit() => OperatingSystem.IsLinux() ? ReadOpenFilesLimit() : 0;
+
+    /// <summary>
+    /// True when fewer than the reserve of descriptors are free: the lowest free descriptor
     /// number (descriptors are handed out lowest first) is within the reserve of the limit.
     /// </summary>
     public bool IsLow()
