@@ -7,8 +7,9 @@ namespace IoModels;
 /// Keeps file descriptors free for the runtime while accepting. .NET on Linux needs descriptors to
 /// start a thread (a pipe while the thread starts, the file that names it), so a server whose accept
 /// loop takes the very last descriptor cannot start a connection thread, and when the runtime itself
-/// needs a thread-pool thread it fails fast ("Out of memory.") and the process dies. Accept loops
-/// therefore ask <see cref="IsLow"/> before each accept and, while it says so, back off exactly as on
+/// needs a thread-pool thread it fails fast ("Out of memory.") and the process dies. Every engine's
+/// accept loop therefore asks <see cref="IsLow"/> before each accept (uring, whose kernel does the
+/// accepting, after each and before accepting again) and, while it says so, backs off exactly as on
 /// EMFILE: the waiting clients stay in the kernel's accept queue and are taken once others leave.
 /// The reserve scales with the limit (<see cref="ReserveFor"/>), so even a small limit keeps one;
 /// below <see cref="MinimumLimit"/> there is no room for it at all, and <c>serve</c> refuses to start.
@@ -47,14 +48,20 @@ public sealed class DescriptorHeadroom
 
     private readonly int _listener;
     private readonly long _threshold;
+    private bool _probeBeforeAccept = true; // for IsLowBeforeAccept: nothing known yet
 
     /// <summary>Watches the process's descriptor limit; <paramref name="listener"/> is only duplicated to probe, never changed.</summary>
     public DescriptorHeadroom(Socket listener)
+        : this((int)(listener ?? throw new ArgumentNullException(nameof(listener))).SafeHandle.DangerousGetHandle())
     {
-        ArgumentNullException.ThrowIfNull(listener);
+    }
+
+    /// <summary>The same, for an engine that holds its listener as a raw descriptor (epoll, uring); -1 for a loop that does not accept.</summary>
+    public DescriptorHeadroom(int listenerFd)
+    {
         long limit = OpenFilesLimit();
-        _threshold = limit > 0 ? limit - ReserveFor(limit) : 0; // an unknown limit: no reserve, plain EMFILE handling
-        _listener = _threshold > 0 ? (int)listener.SafeHandle.DangerousGetHandle() : -1;
+        _threshold = limit > 0 && listenerFd >= 0 ? limit - ReserveFor(limit) : 0; // an unknown limit: no reserve, plain EMFILE handling
+        _listener = _threshold > 0 ? listenerFd : -1;
     }
 
     /// <summary>
@@ -64,6 +71,18 @@ public sealed class DescriptorHeadroom
     /// thread starts; at 1,024 and above the fixed 64 is under 7% of the table.
     /// </summary>
     public static int ReserveFor(long limit) => (int)Math.Clamp(limit / 8, MinReserve, MaxReserve);
+
+    /// <summary>
+    /// True if <paramref name="descriptors"/> more (the most connections a server holds at once, plus
+    /// what the kernel may hand it in one batch) could take this process into its reserve. An accept
+    /// the kernel completes without asking first (io_uring's multishot accept) can only be used where
+    /// this is false: a batch of completions arrives with the descriptors already taken.
+    /// </summary>
+    public static bool CouldReachReserve(long descriptors)
+    {
+        long limit = OpenFilesLimit();
+        return limit > 0 && RuntimeNeed + descriptors > limit - ReserveFor(limit);
+    }
 
     /// <summary>The soft RLIMIT_NOFILE on Linux, from /proc/self/limits; 0 if unlimited, unknown or not Linux.</summary>
     public static long OpenFilesLimit() => OperatingSystem.IsLinux() ? ReadOpenFilesLimit() : 0;
@@ -90,6 +109,28 @@ public sealed class DescriptorHeadroom
         Interop.Libc.Close(probe);
         return probe >= _threshold;
     }
+
+    /// <summary>
+    /// <see cref="IsLow"/> for a loop that calls accept on every sweep whether or not a client waits
+    /// (nonblocking): it probes only if an accept succeeded since a probe found room. This loop's
+    /// accepts are what fill the table, so without one the answer cannot have changed (the runtime's own
+    /// descriptors are what the reserve is for), and an idle sweep costs no extra system calls.
+    /// Call <see cref="Accepted"/> after each accepted connection.
+    /// </summary>
+    public bool IsLowBeforeAccept()
+    {
+        if (!_probeBeforeAccept)
+        {
+            return false;
+        }
+
+        bool low = IsLow();
+        _probeBeforeAccept = low; // while low, every retry probes; once there is room, only the next accept makes it stale
+        return low;
+    }
+
+    /// <summary>A connection was accepted: the next <see cref="IsLowBeforeAccept"/> probes again.</summary>
+    public void Accepted() => _probeBeforeAccept = true;
 
     /// <summary>The soft RLIMIT_NOFILE, from /proc/self/limits ("Max open files  1024  4096  files"); 0 if unlimited or unknown.</summary>
     private static long ReadOpenFilesLimit()
