@@ -206,6 +206,27 @@ internal sealed class BenchRunner
         {
             throw new CliException(ExitCode.UsageError, exception.Message.Split(" (Parameter", 2)[0].TrimEnd('.'));
         }
+
+        CheckDescriptors();
+    }
+
+    /// <summary>
+    /// Bench holds a descriptor per connection, and so does each server it starts (they inherit its
+    /// limit): more connections than the open-files limit leaves room for would end with the load
+    /// generator or the runtime out of descriptors mid-run (the runtime aborts), so say so first.
+    /// </summary>
+    /// <exception cref="CliException">The most connections of any run do not fit (<see cref="ExitCode.UsageError"/>).</exception>
+    private void CheckDescriptors()
+    {
+        int most = _settings.Connections.Concat(_settings.Scale).DefaultIfEmpty(0).Max();
+        if (DescriptorHeadroom.CouldReachReserve(most))
+        {
+            long limit = DescriptorHeadroom.OpenFilesLimit();
+            long needed = most + DescriptorHeadroom.RuntimeNeed + DescriptorHeadroom.MaxReserve;
+            throw new CliException(ExitCode.UsageError,
+                $"{most:N0} connections do not fit the open-files limit of {limit:N0} (bench and each server hold one descriptor per connection, " +
+                $"plus about {DescriptorHeadroom.RuntimeNeed} for the runtime): raise it (ulimit -n {needed}) or ask for fewer");
+        }
     }
 
     /// <summary>The load of one grid cell.</summary>

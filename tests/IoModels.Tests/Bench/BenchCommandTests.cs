@@ -268,6 +268,18 @@ public sealed partial class BenchCommandTests
         Assert.DoesNotContain("unexpected failure", bench.Stderr, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task More_connections_than_the_descriptor_limit_allows_are_refused_before_any_server_starts()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/prlimit"), "needs Linux and prlimit(1)");
+        await using CliProcess bench = CliProcess.StartWithDescriptorLimit(256, "bench", "--model", "epoll", "--connections", "10,500", "--duration", "1s");
+        int exitCode = await bench.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exitCode == 2, $"exit {exitCode}: {bench.Stderr}");
+        string line = Assert.Single(bench.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("iomodels: 500 connections do not fit the open-files limit of 256", line, StringComparison.Ordinal);
+        Assert.Contains("ulimit -n", line, StringComparison.Ordinal);
+    }
+
     /// <summary>The PID of the <c>iomodels serve</c> process whose parent is <paramref name="parent"/>, from /proc/PID/stat; 0 if none yet.</summary>
     private static int ChildServerOf(int parent)
     {
