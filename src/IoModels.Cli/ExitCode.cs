@@ -20,6 +20,8 @@ public enum ExitCode
     /// progress for the client's <c>--timeout</c>, or the reply was not the uppercase of what was sent.
     /// </summary>
     ServerClosed = 6,
+    /// <summary>bench: a server it started exited or was killed before bench stopped it (the error line says how, and its last lines).</summary>
+    ServerDied = 7,
     /// <summary>Stopped by Ctrl+C or SIGTERM before finishing (128 + SIGINT, as shells report it).</summary>
     Interrupted = 130,
 }

@@ -37,6 +37,29 @@ public static class NonBlockingAccept
         }
     }
 
+    /// <summary>
+    /// <see cref="TryAccept(Socket, out Socket?)"/> that keeps the runtime's descriptors: while
+    /// <paramref name="headroom"/> is low it accepts nothing and returns TooManyOpenSockets, so the
+    /// caller backs off exactly as on EMFILE.
+    /// </summary>
+    public static SocketError TryAccept(Socket listener, DescriptorHeadroom headroom, out Socket? accepted)
+    {
+        ArgumentNullException.ThrowIfNull(headroom);
+        if (headroom.IsLowBeforeAccept())
+        {
+            accepted = null;
+            return SocketError.TooManyOpenSockets;
+        }
+
+        SocketError error = TryAccept(listener, out accepted);
+        if (error == SocketError.Success)
+        {
+            headroom.Accepted();
+        }
+
+        return error;
+    }
+
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     [System.Runtime.Versioning.SupportedOSPlatform("macos")]
     [System.Runtime.Versioning.SupportedOSPlatform("freebsd")]

@@ -104,35 +104,35 @@ internal sealed class BenchRunner
         (ServerProcess? server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
         await using (server) // null for a --target: nothing of ours to stop
         {
-            await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
-            TimeSpan cpuAtStart = TimeSpan.Zero;
-            TimeSpan cpuAtEnd = TimeSpan.Zero;
+            await using ProcessSampler? sampler = await OpenSamplerAsync(server, pid);
+            TimeSpan? cpuAtStart = null;
+            TimeSpan? cpuAtEnd = null;
             LoadOptions options = CellOptions(endPoint, connections, size) with
             {
                 PhaseChanged = phase =>
                 {
                     if (phase == LoadPhase.Measuring)
                     {
-                        cpuAtStart = sampler?.CpuTime() ?? TimeSpan.Zero;
+                        cpuAtStart = sampler?.CpuTime();
                     }
                     else if (phase == LoadPhase.Finished)
                     {
-                        cpuAtEnd = sampler?.CpuTime() ?? TimeSpan.Zero;
+                        cpuAtEnd = sampler?.CpuTime();
                     }
                 },
             };
 
             long started = Stopwatch.GetTimestamp();
-            Task<LoadResult> load = LoadGenerator.RunAsync(options, cancellationToken);
-            while (!load.IsCompleted)
+            LoadResult result = await RunLoadAsync(server, options,
+                () => task.Value = Math.Min(Stopwatch.GetElapsedTime(started).TotalSeconds, task.MaxValue), cancellationToken);
+            if (sampler is not null && (cpuAtStart is null || cpuAtEnd is null))
             {
-                task.Value = Math.Min(Stopwatch.GetElapsedTime(started).TotalSeconds, task.MaxValue);
-                await Task.WhenAny(load, Task.Delay(s_progressInterval, cancellationToken));
+                // No CPU figure: the process ended around the load's last moment, after RunLoadAsync looked.
+                throw server is not null ? await server.DiedAsync("mid-run") : TargetGone(pid);
             }
 
-            LoadResult result = await load;
             _generator = Describe(result);
-            return BenchRow.From(label, result, sampler is null ? null : cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
+            return BenchRow.From(label, result, cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
         }
     }
 
@@ -146,7 +146,7 @@ internal sealed class BenchRunner
         (ServerProcess? server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
         await using (server) // null for a --target: nothing of ours to stop
         {
-            await using ProcessSampler? sampler = pid is { } id ? new ProcessSampler(id) : null;
+            await using ProcessSampler? sampler = await OpenSamplerAsync(server, pid);
             long? before = sampler?.MemoryBytes();
             long? idle = null;
             LoadOptions options = ScaleOptions(endPoint, connections) with
@@ -160,7 +160,7 @@ internal sealed class BenchRunner
                 },
             };
 
-            LoadResult result = await LoadGenerator.RunAsync(options, cancellationToken);
+            LoadResult result = await RunLoadAsync(server, options, onTick: null, cancellationToken);
             _generator ??= Describe(result);
             return new ScaleRow
             {
@@ -206,6 +206,27 @@ internal sealed class BenchRunner
         {
             throw new CliException(ExitCode.UsageError, Commands.FlagMessages.InFlags(exception, Commands.FlagMessages.Bench));
         }
+
+        CheckDescriptors();
+    }
+
+    /// <summary>
+    /// Bench holds a descriptor per connection, and so does each server it starts (they inherit its
+    /// limit): more connections than the open-files limit leaves room for would end with the load
+    /// generator or the runtime out of descriptors mid-run (the runtime aborts), so say so first.
+    /// </summary>
+    /// <exception cref="CliException">The most connections of any run do not fit (<see cref="ExitCode.UsageError"/>).</exception>
+    private void CheckDescriptors()
+    {
+        int most = _settings.Connections.Concat(_settings.Scale).DefaultIfEmpty(0).Max();
+        if (DescriptorHeadroom.CouldReachReserve(most))
+        {
+            long limit = DescriptorHeadroom.OpenFilesLimit();
+            long needed = most + DescriptorHeadroom.RuntimeNeed + DescriptorHeadroom.MaxReserve;
+            throw new CliException(ExitCode.UsageError,
+                $"{most:N0} connections do not fit the open-files limit of {limit:N0} (bench and each server hold one descriptor per connection, " +
+                $"plus about {DescriptorHeadroom.RuntimeNeed} for the runtime): raise it (ulimit -n {needed}) or ask for fewer");
+        }
     }
 
     /// <summary>The load of one grid cell.</summary>
@@ -243,6 +264,66 @@ internal sealed class BenchRunner
         ServerProcess server = await ServerProcess.StartAsync(model, connections + ServerConnectionHeadroom, cancellationToken);
         return (server, server.EndPoint, server.Pid);
     }
+
+    /// <summary>
+    /// Runs the load while watching our child server (null for a --target): if the server ends before
+    /// bench stops it (a crash, a runtime abort, a signal), the load is cancelled and the death reported
+    /// in one line, rather than measuring a dead server or asking the OS for its CPU.
+    /// </summary>
+    /// <exception cref="CliException">The server died mid-run (<see cref="ExitCode.ServerDied"/>).</exception>
+    private static async Task<LoadResult> RunLoadAsync(ServerProcess? server, LoadOptions options, Action? onTick, CancellationToken cancellationToken)
+    {
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<LoadResult> load = LoadGenerator.RunAsync(options, run.Token);
+        while (!load.IsCompleted && server is not { HasExited: true })
+        {
+            onTick?.Invoke();
+            await Task.WhenAny(load, Task.Delay(s_progressInterval, cancellationToken));
+        }
+
+        if (server is { HasExited: true })
+        {
+            await run.CancelAsync();
+            try
+            {
+                await load;
+            }
+            catch (Exception exception) when (exception is OperationCanceledException or SocketException or IOException)
+            {
+                // Expected: the load was cancelled, or broke on the dead server's sockets; the death is what to report.
+            }
+
+            throw await server.DiedAsync("mid-run");
+        }
+
+        return await load;
+    }
+
+    /// <summary>The OS figures of the server being measured: our child's or the --target-pid's; null for a target without a PID.</summary>
+    private static async Task<ProcessSampler?> OpenSamplerAsync(ServerProcess? server, int? pid)
+    {
+        if (pid is not { } id)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new ProcessSampler(id);
+        }
+        catch (ArgumentException) when (server is not null)
+        {
+            throw await server.DiedAsync("before the load started"); // gone between listening and now
+        }
+        catch (ArgumentException)
+        {
+            throw TargetGone(pid);
+        }
+    }
+
+    /// <summary>A --target-pid process that ended mid-run: its CPU and memory can no longer be read.</summary>
+    private static CliException TargetGone(int? pid) =>
+        new(ExitCode.ServerDied, $"the --target-pid process {pid} is no longer running, so its CPU and memory cannot be read: did the target server die?");
 
     private static string Describe(LoadResult result) => result.Generator == LoadGeneratorKind.Epoll
         ? $"epoll, {result.Threads} thread{(result.Threads == 1 ? string.Empty : "s")}"

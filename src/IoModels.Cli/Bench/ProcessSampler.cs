@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -29,11 +30,18 @@ internal sealed class ProcessSampler : IAsyncDisposable
     /// <summary>The most threads seen so far.</summary>
     public int PeakThreads => Volatile.Read(ref _peakThreads);
 
-    /// <summary>CPU time the process has used so far (user + system).</summary>
-    public TimeSpan CpuTime()
+    /// <summary>CPU time the process has used so far (user + system), or null once it has exited (the OS no longer says).</summary>
+    public TimeSpan? CpuTime()
     {
-        _process.Refresh();
-        return _process.TotalProcessorTime;
+        try
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+        catch (Exception exception) when (exception is Win32Exception or InvalidOperationException)
+        {
+            return null; // gone (Linux: no /proc/PID/stat any more): the caller reports the death, not this
+        }
     }
 
     /// <summary>The process's peak resident memory so far, in bytes, or null if the OS does not say.</summary>

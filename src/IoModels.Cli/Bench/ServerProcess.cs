@@ -12,6 +12,8 @@ namespace IoModels.Cli.Bench;
 /// CPU, threads and memory are its own and not mixed with the load generator's. Started quiet
 /// (<c>--log-level warning</c>: logging every accept would be part of what is measured); it reports
 /// its port through <c>--port-file</c>. Stopped by its PID: SIGTERM, then kill after a deadline.
+/// A server that exits on its own (a crash, a signal, a refusal) is described in one line by
+/// <see cref="DiedAsync"/>: how it ended and the last lines it wrote.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
@@ -21,17 +23,28 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>What the child said on stderr, the last part kept for an error message.</summary>
     private const int StderrKept = 2000;
 
+    /// <summary>Lines of its stderr a death report quotes: a runtime abort is one or two ("Out of memory."), a log line before it says why.</summary>
+    private const int LastWordsLines = 3;
+
+    /// <summary>How long a death report waits for the dead server's stderr to reach its end.</summary>
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Process _process;
     private readonly string _portFile;
     private readonly StringBuilder _stderr = new();
+    private readonly string _label;
 
-    private ServerProcess(Process process, string portFile)
+    private ServerProcess(Process process, string portFile, string label)
     {
         _process = process;
         _portFile = portFile;
+        _label = label;
     }
 
     public int Pid => _process.Id;
+
+    /// <summary>True once the server has ended, by itself or by a signal; bench only ends it in <see cref="DisposeAsync"/>.</summary>
+    public bool HasExited => _process.HasExited;
 
     public IPEndPoint EndPoint { get; private set; } = new(IPAddress.Loopback, 0);
 
@@ -47,7 +60,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(process, portFile);
+        var server = new ServerProcess(process, portFile, model.Label);
         process.ErrorDataReceived += (_, e) => server.KeepStderr(e.Data);
         process.OutputDataReceived += (_, _) => { }; // the final statistics summary: drained, not needed
         process.Start();
@@ -95,10 +108,9 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 if (_process.HasExited)
                 {
-                    _process.WaitForExit(); // drains stderr
-                    // A usage error or a model this OS lacks is the user's to fix: keep serve's exit code for it.
-                    ExitCode code = _process.ExitCode is (int)ExitCode.UsageError or (int)ExitCode.ModelUnavailable ? (ExitCode)_process.ExitCode : ExitCode.Failure;
-                    throw new CliException(code, $"the {model.Label} server exited with code {_process.ExitCode} before listening: {LastStderrLine()}");
+                    // A usage error, a model this OS lacks or a refusal to listen (port, descriptor limit) is
+                    // the user's to fix: keep serve's exit code for it; anything else is a server that died.
+                    throw await DiedAsync("before listening", keep: [ExitCode.UsageError, ExitCode.ModelUnavailable, ExitCode.CannotListen]);
                 }
 
                 await Task.Delay(20, timeout.Token);
@@ -111,7 +123,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCode.Failure, $"the {model.Label} server did not start listening within {s_startTimeout.TotalSeconds:0} s: {LastStderrLine()}");
+            throw new CliException(ExitCode.Failure, $"the {model.Label} server did not start listening within {s_startTimeout.TotalSeconds:0} s: {LastWords()}");
         }
     }
 
@@ -132,12 +144,68 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private string LastStderrLine()
+    /// <summary>
+    /// The one line for a server that ended while bench still needed it: its model, how it ended (exit
+    /// code, or the signal that killed it) and its last lines. Waits briefly for its stderr to be read
+    /// to the end, so the last lines are the real last ones.
+    /// </summary>
+    /// <param name="when">When it died, for the message: "before listening", "mid-run".</param>
+    /// <param name="keep">Serve's own exit codes passed on as they are, with its own line (its refusals); any other end is <see cref="ExitCode.ServerDied"/>.</param>
+    public async Task<CliException> DiedAsync(string when, params ExitCode[] keep)
+    {
+        using (var drained = new CancellationTokenSource(s_drainTimeout))
+        {
+            try
+            {
+                await _process.WaitForExitAsync(drained.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Expected only if something else holds its stderr open: report what was read so far.
+            }
+        }
+
+        int exitCode = _process.ExitCode;
+        return keep.Contains((ExitCode)exitCode)
+            ? new CliException((ExitCode)exitCode, $"the {_label} server exited with code {exitCode} {when}: {LastWords()}") // a refusal: its own line says why
+            : new CliException(ExitCode.ServerDied, $"the {_label} server died {when}: {DescribeEnd(exitCode)}; its last lines: {LastWords()}");
+    }
+
+    /// <summary>
+    /// "exit code 3", or "killed by SIGKILL (exit code 137)": .NET reports a child ended by signal N as
+    /// exit code 128 + N, as shells do, so a code in that range is read as the signal.
+    /// </summary>
+    internal static string DescribeEnd(int exitCode)
+    {
+        if (OperatingSystem.IsWindows() || exitCode is <= 128 or > 128 + 64)
+        {
+            return $"exit code {exitCode}";
+        }
+
+        int signal = exitCode - 128;
+        string name = signal switch
+        {
+            1 => "SIGHUP",
+            2 => "SIGINT",
+            3 => "SIGQUIT",
+            4 => "SIGILL",
+            6 => "SIGABRT (a runtime abort)",
+            7 => "SIGBUS",
+            9 => "SIGKILL",
+            11 => "SIGSEGV",
+            15 => "SIGTERM",
+            _ => $"signal {signal}",
+        };
+        return $"killed by {name} (exit code {exitCode})";
+    }
+
+    /// <summary>The last few lines the server wrote to stderr, joined into one line.</summary>
+    private string LastWords()
     {
         lock (_stderr)
         {
             string[] lines = _stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return lines.Length > 0 ? lines[^1] : "(it printed nothing)";
+            return lines.Length > 0 ? string.Join(" | ", lines[^Math.Min(LastWordsLines, lines.Length)..]) : "(it printed nothing)";
         }
     }
 

@@ -107,6 +107,7 @@ internal static class ServeCommand
     /// <summary>Serves until <paramref name="cancellationToken"/> fires; returns the exit code.</summary>
     public static async Task<int> RunAsync(ServeSettings settings, TextWriter output, ILogger log, CancellationToken cancellationToken)
     {
+        DescriptorLimit.EnsureEnoughToServe(); // first: below the minimum, what follows would fail with a stack trace
         ModelInfo model = Resolve(settings.Model);
         Logging.LevelSwitch.MinimumLevel = settings.LogLevel;
         if (settings.Trace && settings.LogLevel > LogEventLevel.Debug)

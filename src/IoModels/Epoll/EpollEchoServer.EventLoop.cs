@@ -24,6 +24,7 @@ public sealed partial class EpollEchoServer
         {
             Index = index;
             ListenerFd = listenerFd;
+            Headroom = new DescriptorHeadroom(listenerFd);
             Queue = queue;
             try
             {
@@ -58,6 +59,9 @@ public sealed partial class EpollEchoServer
         public long AcceptResumeAt { get; set; }
 
         public AcceptBackoff Backoff { get; } = new();
+
+        /// <summary>Keeps descriptors free for the runtime: accepting pauses, as on EMFILE, while it is low.</summary>
+        public DescriptorHeadroom Headroom { get; }
 
         /// <summary>The receive buffer every connection of this loop shares: the echo normally leaves it at once.</summary>
         public byte* Scratch { get; }

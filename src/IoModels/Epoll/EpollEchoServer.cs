@@ -410,7 +410,8 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         while (!Stopping)
         {
             uint addressLength = Interop.SockAddr.StorageSize;
-            int fd = AcceptNonBlocking(loop.ListenerFd, address, &addressLength, out int errno);
+            int errno = EMFILE; // nearly out of descriptors (the runtime needs some to start threads): as if accept said so
+            int fd = loop.Headroom.IsLow() ? -1 : AcceptNonBlocking(loop.ListenerFd, address, &addressLength, out errno);
             loop.AcceptCalls++;
             if (fd < 0)
             {

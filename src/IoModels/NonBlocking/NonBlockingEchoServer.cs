@@ -54,6 +54,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
     private void Run(Socket listener)
     {
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         long acceptPausedUntil = 0;
         try
         {
@@ -72,7 +73,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                 // 1. Accept every client waiting in the backlog, until accept says "would block".
                 if (now >= acceptPausedUntil && !Stopping)
                 {
-                    didSomething |= AcceptWaiting(listener, backoff, ref acceptPausedUntil);
+                    didSomething |= AcceptWaiting(listener, backoff, headroom, ref acceptPausedUntil);
                 }
 
                 // 2. Ask every connection. Walk backwards so a finished connection can be removed in place.
@@ -108,13 +109,13 @@ public sealed class NonBlockingEchoServer : EchoServerBase
     }
 
     /// <summary>Accepts until the backlog is empty. Returns true if anything was accepted.</summary>
-    private bool AcceptWaiting(Socket listener, AcceptBackoff backoff, ref long pausedUntil)
+    private bool AcceptWaiting(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, ref long pausedUntil)
     {
         bool accepted = false;
         while (!Stopping)
         {
             Statistics.Increment(EchoCounter.AcceptCalls);
-            SocketError error = NonBlockingAccept.TryAccept(listener, out Socket? client);
+            SocketError error = NonBlockingAccept.TryAccept(listener, headroom, out Socket? client); // nearly out of descriptors: TooManyOpenSockets
             if (error == SocketError.WouldBlock)
             {
                 Statistics.Increment(EchoCounter.AcceptWouldBlock); // nobody is waiting: the usual answer

@@ -88,6 +88,7 @@ public sealed class SelectEchoServer : EchoServerBase
     private void Run(Socket listener)
     {
         var backoff = new AcceptBackoff();
+        var headroom = new DescriptorHeadroom(listener);
         long acceptPausedUntil = 0;
         try
         {
@@ -161,7 +162,7 @@ public sealed class SelectEchoServer : EchoServerBase
                     {
                         if (!Stopping)
                         {
-                            AcceptWaiting(listener, backoff, ref acceptPausedUntil);
+                            AcceptWaiting(listener, backoff, headroom, ref acceptPausedUntil);
                         }
                     }
                     else
@@ -191,12 +192,12 @@ public sealed class SelectEchoServer : EchoServerBase
     }
 
     /// <summary>The listener was ready: accept until the backlog is empty.</summary>
-    private void AcceptWaiting(Socket listener, AcceptBackoff backoff, ref long pausedUntil)
+    private void AcceptWaiting(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, ref long pausedUntil)
     {
         while (!Stopping)
         {
             Statistics.Increment(EchoCounter.AcceptCalls);
-            SocketError error = NonBlockingAccept.TryAccept(listener, out Socket? client);
+            SocketError error = NonBlockingAccept.TryAccept(listener, headroom, out Socket? client); // nearly out of descriptors: TooManyOpenSockets
             if (error == SocketError.WouldBlock)
             {
                 Statistics.Increment(EchoCounter.AcceptWouldBlock);

@@ -96,7 +96,11 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 Socket? own = i == 0 ? null : SocketSetup.CreateListener(Options with { EndPoint = LocalEndPoint }, reusePort: true);
                 try
                 {
-                    _loops.Add(new UringLoop(i, own ?? listener, own, SubmissionQueueEntries, CompletionQueueEntries));
+                    var loop = new UringLoop(i, own ?? listener, own, SubmissionQueueEntries, CompletionQueueEntries);
+                    // A multishot accept takes descriptors before we can look at the reserve, so only where the
+                    // limit is beyond every connection the server may hold plus a full backlog per listener.
+                    loop.MultishotAccept &= !DescriptorHeadroom.CouldReachReserve(Options.MaxConnections + ((long)Options.Backlog * Options.Loops));
+                    _loops.Add(loop);
                 }
                 catch
                 {
@@ -209,7 +213,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                     OnAccepted(loop, cqe);
                     break;
                 case UringOp.AcceptRetry:
-                    AcceptEnded(loop); // the back-off delay is over (or was cancelled by stop)
+                    ResumeAccepting(loop); // the back-off delay is over (or was cancelled by stop)
                     break;
                 case UringOp.Wake:
                     // Stop wrote the eventfd; the loop sees Stopping or Aborting at the top. It wakes twice
@@ -253,6 +257,18 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         {
             loop.Backoff.Succeeded();
             Open(loop, cqe.res);
+            if (!loop.AcceptPaused && loop.Headroom.IsLow())
+            {
+                // Nearly out of descriptors (the runtime needs a few to start a thread; without them it aborts):
+                // accept nothing more until the back-off is over, as on EMFILE; a multishot accept is cancelled.
+                if (stillArmed)
+                {
+                    Cancel(loop, UserData(0, UringOp.Accept));
+                }
+
+                PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                return;
+            }
         }
         else
         {
@@ -271,7 +287,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 TimeSpan delay = loop.Backoff.Fail(Log, Model, Statistics, error);
                 if (!stillArmed)
                 {
-                    ArmAcceptRetry(loop, delay); // re-arm only after the back-off, or accept would fail at once again
+                    PauseAccepting(loop, delay); // re-arm only after the back-off, or accept would fail at once again
                     return;
                 }
             }
@@ -281,7 +297,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             }
         }
 
-        if (!stillArmed)
+        if (!stillArmed && !loop.AcceptPaused)
         {
             AcceptEnded(loop);
         }
@@ -298,6 +314,29 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         {
             ArmAccept(loop);
         }
+    }
+
+    /// <summary>Accepting waits <paramref name="delay"/>: one retry timer however many completions ask (a cancelled multishot may still deliver).</summary>
+    private void PauseAccepting(UringLoop loop, TimeSpan delay)
+    {
+        if (!loop.AcceptPaused)
+        {
+            loop.AcceptPaused = true;
+            ArmAcceptRetry(loop, delay);
+        }
+    }
+
+    /// <summary>The back-off is over: accept again, unless the descriptors are still low (then wait once more).</summary>
+    private void ResumeAccepting(UringLoop loop)
+    {
+        loop.AcceptPaused = false;
+        if (!loop.Draining && loop.Headroom.IsLow())
+        {
+            PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+            return;
+        }
+
+        AcceptEnded(loop); // accept again, or, once stop began, stop listening
     }
 
     private void ArmAcceptRetry(UringLoop loop, TimeSpan delay)

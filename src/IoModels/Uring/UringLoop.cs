@@ -43,6 +43,8 @@ internal sealed unsafe class UringLoop : IDisposable
                 throw PlatformException.FromLastError("dup");
             }
 
+            Headroom = new DescriptorHeadroom(ListenFd);
+
             // Small native blocks the kernel reads or writes later: the eventfd counter and the back-off delay.
             WakeBuffer = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
             RetryDelay = (Interop.IoUring.__kernel_timespec*)NativeMemory.AllocZeroed((nuint)sizeof(Interop.IoUring.__kernel_timespec));
@@ -69,6 +71,12 @@ internal sealed unsafe class UringLoop : IDisposable
     public Dictionary<long, UringConnection> Connections { get; } = [];
 
     public AcceptBackoff Backoff { get; } = new();
+
+    /// <summary>Keeps descriptors free for the runtime: accepting pauses, as on EMFILE, while it is low.</summary>
+    public DescriptorHeadroom Headroom { get; }
+
+    /// <summary>A back-off's retry timer is armed and no accept is: one pause at a time, however many completions ask.</summary>
+    public bool AcceptPaused { get; set; }
 
     /// <summary>Starts as <see cref="UringSupport.MultishotAccept"/>; cleared if the kernel refuses it.</summary>
     public bool MultishotAccept { get; set; } = UringSupport.MultishotAccept;

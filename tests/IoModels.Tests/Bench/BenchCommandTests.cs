@@ -6,7 +6,7 @@ using IoModels.Tests.Support;
 namespace IoModels.Tests.Bench;
 
 /// <summary><c>iomodels bench</c> end to end: a real child server, a real load, real output. No speed is asserted.</summary>
-public sealed class BenchCommandTests
+public sealed partial class BenchCommandTests
 {
     [Fact]
     public async Task Bench_of_a_model_prints_the_table_and_exits_zero()
@@ -246,4 +246,72 @@ public sealed class BenchCommandTests
         Assert.Equal(5, exitCode);
         Assert.Contains($"cannot connect to --target 127.0.0.1:{port}: connection refused", stderr, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public async Task A_child_server_killed_mid_run_is_reported_in_one_line_and_bench_exits_7()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && Directory.Exists("/proc/self"), "finds bench's child server through /proc");
+        await using CliProcess bench = CliProcess.Start("bench", "--model", "epoll", "--connections", "2", "--duration", "10s", "--warmup", "0");
+
+        // Wait until bench's own server is up and the load has begun (progress past 0%), then kill that one process.
+        int serverPid = 0;
+        await TaskTimeoutExtensions.Eventually(
+            () => (serverPid = ChildServerOf(bench.Id)) != 0 && ProgressPastZero().IsMatch(bench.Stderr),
+            "bench has started its epoll server and the load against it");
+        using (var server = System.Diagnostics.Process.GetProcessById(serverPid))
+        {
+            server.Kill(); // SIGKILL, to this PID alone
+        }
+
+        int exitCode = await bench.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(exitCode == 7, $"exit {exitCode}: {bench.Stderr}");
+        string line = Assert.Single(bench.Stderr.Split('\n'), l => l.StartsWith("iomodels:", StringComparison.Ordinal));
+        Assert.Contains("the epoll server died mid-run: killed by SIGKILL (exit code 137); its last lines: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("unexpected failure", bench.Stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task More_connections_than_the_descriptor_limit_allows_are_refused_before_any_server_starts()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists("/usr/bin/prlimit"), "needs Linux and prlimit(1)");
+        await using CliProcess bench = CliProcess.StartWithDescriptorLimit(256, "bench", "--model", "epoll", "--connections", "10,500", "--duration", "1s");
+        int exitCode = await bench.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(exitCode == 2, $"exit {exitCode}: {bench.Stderr}");
+        string line = Assert.Single(bench.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("iomodels: 500 connections do not fit the open-files limit of 256", line, StringComparison.Ordinal);
+        Assert.Contains("ulimit -n", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>The PID of the <c>iomodels serve</c> process whose parent is <paramref name="parent"/>, from /proc/PID/stat; 0 if none yet.</summary>
+    private static int ChildServerOf(int parent)
+    {
+        foreach (string directory in Directory.GetDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // "PID (comm) STATE PPID ...": comm may hold spaces, so read after its closing parenthesis.
+                string stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent
+                    && File.ReadAllText(Path.Combine(directory, "cmdline")).Contains("serve\0", StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // Expected: that process ended while the directory was listed, or is not ours to read.
+            }
+        }
+
+        return 0;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"[1-9]\d*%")]
+    private static partial System.Text.RegularExpressions.Regex ProgressPastZero();
 }

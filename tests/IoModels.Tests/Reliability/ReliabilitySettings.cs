@@ -6,7 +6,7 @@ namespace IoModels.Tests.Reliability;
 /// The knobs of the reliability suite, from environment variables so CI runs a short pass and a soak
 /// is the same test run longer:
 /// IOMODELS_FAULT_SEED (replay a run), IOMODELS_FAULT_SECONDS (traffic per engine case),
-/// IOMODELS_FAULT_CLIENTS, IOMODELS_MEMORY_CLIENTS, IOMODELS_RELIABILITY_REPORT (a file the tests
+/// IOMODELS_FAULT_CLIENTS, IOMODELS_MEMORY_CLIENTS, IOMODELS_DESCRIPTOR_MATRIX, IOMODELS_RELIABILITY_REPORT (a file the tests
 /// append their figures to; tests/reliability/report.sh turns it into the README table).
 /// </summary>
 internal static class ReliabilitySettings
@@ -27,6 +27,12 @@ internal static class ReliabilitySettings
 
     /// <summary>The run's seed: IOMODELS_FAULT_SEED if set, else a fresh one (printed on failure, so the run can be replayed).</summary>
     public static int FaultSeed { get; } = Read("IOMODELS_FAULT_SEED", Random.Shared.Next());
+
+    /// <summary>
+    /// IOMODELS_DESCRIPTOR_MATRIX=all: the descriptor-limit test runs every engine case at every limit
+    /// (12 cases x 7 limits, several minutes); unset, every model at three limits (about a minute).
+    /// </summary>
+    public static bool FullDescriptorMatrix { get; } = Environment.GetEnvironmentVariable("IOMODELS_DESCRIPTOR_MATRIX") == "all";
 
     public static string? ReportPath { get; } = Environment.GetEnvironmentVariable("IOMODELS_RELIABILITY_REPORT");
 

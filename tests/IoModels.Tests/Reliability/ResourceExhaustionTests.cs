@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using IoModels.Tests.Conformance;
 using IoModels.Tests.Support;
 
 namespace IoModels.Tests.Reliability;
@@ -16,7 +18,7 @@ namespace IoModels.Tests.Reliability;
 public sealed partial class ResourceExhaustionTests
 {
     /// <summary>
-    /// The child's descriptor limit: 320, well above what the runtime needs (about 75 open, plus the 64 the engines keep in reserve)
+    /// The child's descriptor limit: 320, well above what the runtime needs (about 75 open, plus the 40 the engines keep in reserve at this limit)
     /// and well below the <see cref="Clients"/> that connect, so the server runs out mid-burst.
     /// </summary>
     private const int DescriptorLimit = 320;
@@ -123,6 +125,170 @@ public sealed partial class ResourceExhaustionTests
         Assert.True(backoffs.Success, $"the final statistics count the back-offs: {server.Stdout}");
         long failures = long.Parse(backoffs.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
         Assert.True(failures > BackoffLines(server.Stderr), $"{failures} failed accepts, {BackoffLines(server.Stderr)} log lines: each burst is logged once");
+    }
+
+    /// <summary>
+    /// The <c>serve</c> arguments of each engine case (<see cref="EngineCases.All"/>): the registry's
+    /// models as they come, and each variant's options as a user would type them.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> s_serveArguments = new()
+    {
+        ["blocking-pool"] = ["--workers", "8"],
+        ["nonblocking-sleep"] = ["--poll-interval", "1ms"],
+        ["epoll-et"] = ["--edge-triggered"],
+        ["epoll-loops2"] = ["--loops", "2"],
+        ["uring-loops2"] = ["--loops", "2"],
+    };
+
+    /// <summary>
+    /// Engine case x descriptor limit. In the normal suite every model at 64 (below the minimum: the
+    /// refusal), 128 and 256 (the limits where engines used to abort); with
+    /// IOMODELS_DESCRIPTOR_MATRIX=all (tests/reliability/report.sh) every engine case at every limit
+    /// the issue names.
+    /// </summary>
+    public static TheoryData<string, int> DescriptorLimitCases
+    {
+        get
+        {
+            var data = new TheoryData<string, int>();
+            bool all = ReliabilitySettings.FullDescriptorMatrix;
+            IEnumerable<string> engines = all ? EngineCases.All.Select(c => c.Name) : ModelRegistry.All.Select(m => m.Name);
+            int[] limits = all ? [64, 100, 128, 200, 256, 300, 1024] : [64, 128, 256];
+            foreach (string engine in engines)
+            {
+                foreach (int limit in limits)
+                {
+                    data.Add(engine, limit);
+                }
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// At any descriptor limit, limit + 200 clients each send a line and leave once it is echoed: the
+    /// server takes them as descriptors come back, serves every one, and is alive and serving at the
+    /// end (no "Out of memory." abort from a runtime left without descriptors); filled once more, it
+    /// stops cleanly on SIGTERM. Below the limit serve needs to start at all, it refuses in one line
+    /// instead of a stack trace.
+    /// </summary>
+    [SkippableTheory, MemberData(nameof(DescriptorLimitCases))]
+    public async Task At_any_descriptor_limit_every_client_is_served_in_turn_and_the_server_lives(string engine, int limit)
+    {
+        Skip.IfNot(ProcessProbe.IsAvailable && File.Exists("/usr/bin/prlimit"), "needs Linux /proc and prlimit(1)");
+        EngineCase engineCase = EngineCases.Get(engine);
+        ModelInfo info = ModelRegistry.Find(engineCase.Model)!;
+        Skip.IfNot(info.IsSupported, $"{engineCase.Model} is not available on this OS: {info.UnsupportedReason}");
+        string[] variant = engine == engineCase.Model ? [] : s_serveArguments.TryGetValue(engine, out string[]? arguments) ? arguments
+            : throw new InvalidOperationException($"engine case {engine} has no serve arguments in {nameof(s_serveArguments)}: add them");
+
+        await using CliProcess server = CliProcess.StartWithDescriptorLimit(limit, ["serve", "--model", engineCase.Model, "--port", "0", .. variant]);
+        if (limit < DescriptorHeadroom.MinimumLimit)
+        {
+            int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exitCode == 4, $"exit {exitCode}: {server.Stderr}");
+            string line = Assert.Single(server.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Contains($"the open-files limit is {limit}, too few to serve", line, StringComparison.Ordinal);
+            Assert.Contains("ulimit -n", line, StringComparison.Ordinal);
+            return;
+        }
+
+        int port = await server.WaitForServingPortAsync();
+        var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+        int clients = limit + 200;
+        try
+        {
+            await ServeEveryClientInTurnAsync(server, endPoint, engineCase, limit, clients);
+        }
+        catch (Exception exception) when (exception is SocketException or TimeoutException or OperationCanceledException)
+        {
+            // A client's failure says little alone: say what became of the server.
+            throw new Xunit.Sdk.XunitException($"{exception.GetType().Name}: {exception.Message}; the server {ServerState(server)}", exception);
+        }
+
+        // Full again, then stopped: SIGTERM is handled on a thread-pool thread, which the runtime may
+        // have to start, so a table with no reserve left killed the server here ("Out of memory.").
+        var again = new List<TestClient>(clients);
+        try
+        {
+            int burstsBefore = BackoffLines(server.Stderr);
+            for (int i = 0; i < clients; i++)
+            {
+                again.Add(await TestClient.ConnectAsync(endPoint));
+                await again[i].SendAsync("stop me while I wait"u8.ToArray());
+            }
+
+            if (engineCase.MaxConcurrentClients >= limit)
+            {
+                await TaskTimeoutExtensions.Eventually(() => BackoffLines(server.Stderr) > burstsBefore, "the server is out of descriptors again");
+            }
+
+            server.Signal("TERM");
+            int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exitCode == 0, $"stopped with its table full, the server exited {exitCode}: {ServerState(server)}");
+        }
+        finally
+        {
+            again.ForEach(c => c.Dispose());
+        }
+
+        Assert.DoesNotContain("Out of memory", server.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", server.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Connects every client at once, holds them while the server is full, then each leaves once its echo is whole.</summary>
+    private static async Task ServeEveryClientInTurnAsync(CliProcess server, IPEndPoint endPoint, EngineCase engineCase, int limit, int clients)
+    {
+        var connected = new List<TestClient>(clients);
+        try
+        {
+            for (int i = 0; i < clients; i++)
+            {
+                connected.Add(await TestClient.ConnectAsync(endPoint)); // the kernel queues what the server cannot accept yet
+            }
+
+            byte[][] greetings = [.. Enumerable.Range(0, clients).Select(i => System.Text.Encoding.ASCII.GetBytes($"client {i} of {clients} under {limit} descriptors"))];
+            var echoes = new Task<byte[]>[clients];
+            for (int i = 0; i < clients; i++)
+            {
+                await connected[i].SendAsync(greetings[i]);
+                echoes[i] = connected[i].ReceiveExactlyAsync(greetings[i].Length, TimeSpan.FromSeconds(90));
+            }
+
+            // The hostile part: everyone stays while the server's table is full and it backs off, so
+            // whatever the runtime needs a descriptor for now (a thread start, a timer) finds the reserve.
+            // (A fixed pool of fewer workers than descriptors never fills the table: its clients wait in the backlog.)
+            if (engineCase.MaxConcurrentClients >= limit)
+            {
+                await TaskTimeoutExtensions.Eventually(() => BackoffLines(server.Stderr) >= 1, "the server logs that it is out of descriptors");
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.False(server.HasExited, $"the server died with its descriptor table full: {server.Stderr}");
+
+            // Then each leaves once served, and its descriptor in the server comes back for a waiting client.
+            await Task.WhenAll(Enumerable.Range(0, clients).Select(async i =>
+            {
+                Assert.Equal(Reference.Upper(greetings[i]), await echoes[i]);
+                connected[i].Dispose();
+            })).WithTimeout(TimeSpan.FromSeconds(120));
+
+            using TestClient fresh = await TestClient.ConnectAsync(endPoint);
+            await fresh.AssertEchoAsync("still serving"u8.ToArray());
+        }
+        finally
+        {
+            connected.ForEach(c => c.Dispose());
+        }
+    }
+
+    /// <summary>"is alive", or how it ended, with the last lines it wrote.</summary>
+    private static string ServerState(CliProcess server)
+    {
+        string[] lines = server.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string last = string.Join(" | ", lines[^Math.Min(3, lines.Length)..]);
+        return server.HasExited ? $"exited ({last})" : $"is alive ({last})";
     }
 
     private static int BackoffLines(string log) => Regex.Count(log, "cannot accept");

@@ -25,6 +25,8 @@ internal sealed partial class CliProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public static CliProcess Start(params string[] args) => Launch([], args);
 
     /// <summary>
