@@ -81,6 +81,9 @@ internal sealed unsafe class UringConnection : IDisposable
 
     public void Touch() => LastActivity = Environment.TickCount64;
 
+    /// <summary>The kernel's send queue at the last idle look, -1 for none (see <see cref="IdleRule"/>).</summary>
+    public int UnsentSample { get; set; } = -1;
+
     /// <summary>Frees the buffers. Only after the close completed: nothing in the kernel refers to them then.</summary>
     public void Dispose()
     {

@@ -73,9 +73,6 @@ public sealed unsafe class UringEchoServer : EchoServerBase
     /// </summary>
     private const uint CompletionQueueEntries = 8192;
 
-    /// <summary>The shortest idle-sweep period: a shorter idle timeout is enforced to within 10 ms.</summary>
-    private static readonly TimeSpan s_shortestSweep = TimeSpan.FromMilliseconds(10);
-
     private readonly List<UringLoop> _loops = [];
 
     public UringEchoServer(EchoServerOptions options)
@@ -147,9 +144,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
             loop.Ring.EnableOnThisThread();
             ArmWake(loop);
             ArmAccept(loop);
-            TimeSpan? sweepPeriod = Options.IdleTimeout is { } idle
-                ? TimeSpan.FromTicks(Math.Max(idle.Ticks / 4, s_shortestSweep.Ticks))
-                : null;
+            TimeSpan? sweepPeriod = Idle.Enabled ? Idle.SweepPeriod : null;
             loop.NextSweep = Environment.TickCount64 + (long)(sweepPeriod?.TotalMilliseconds ?? 0);
             long entersCounted = 0;
             long submittedAtLastWait = 0;
@@ -183,7 +178,7 @@ public sealed unsafe class UringEchoServer : EchoServerBase
                 if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
                 {
                     loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;
-                    CloseIdle(loop, Options.IdleTimeout!.Value);
+                    CloseIdle(loop);
                 }
             }
         }
@@ -611,9 +606,9 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         }
 
         connection.CloseSubmitted = true;
-        if (connection.Reason == CloseReason.ServerStopping)
+        if (connection.Reason is CloseReason.ServerStopping or CloseReason.IdleStalled)
         {
-            // The drain deadline passed: a reset (SO_LINGER 0), not a FIN after echoes nobody will read.
+            // The drain deadline passed, or the client stopped reading: a reset (SO_LINGER 0), not a FIN after echoes nobody will read.
             // A direct close(2) is safe here: the kernel holds no request on this descriptor any more.
             _ = SocketSetup.AbortDescriptor(connection.Fd);
             Finish(loop, connection);
@@ -632,14 +627,33 @@ public sealed unsafe class UringEchoServer : EchoServerBase
         Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
     }
 
-    private void CloseIdle(UringLoop loop, TimeSpan idle)
+    /// <summary>The idle rule (<see cref="IdleRule"/>) over this loop's connections, once a sweep period.</summary>
+    private void CloseIdle(UringLoop loop)
     {
+        if (loop.Draining)
+        {
+            return; // the drain deadline applies now, not the idle timeout
+        }
+
         long now = Environment.TickCount64;
         foreach (UringConnection connection in loop.Connections.Values)
         {
-            if (!connection.Closing && now - connection.LastActivity >= (long)idle.TotalMilliseconds)
+            if (connection.Closing)
             {
-                BeginClose(loop, connection, CloseReason.IdleTimeout);
+                continue;
+            }
+
+            int sample = connection.UnsentSample;
+            bool echoPending = connection.SendPending || !connection.Output.IsEmpty;
+            IdleVerdict verdict = Idle.Check(connection.LastActivity, now, connection.Fd, echoPending, ref sample);
+            connection.UnsentSample = sample;
+            if (verdict == IdleVerdict.Moved)
+            {
+                connection.Touch();
+            }
+            else if (verdict is IdleVerdict.Silent or IdleVerdict.Stalled)
+            {
+                BeginClose(loop, connection, IdleRule.CloseReasonOf(verdict));
             }
         }
     }

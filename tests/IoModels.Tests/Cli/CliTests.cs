@@ -43,6 +43,29 @@ public sealed class CliTests
         Assert.Contains("closed #", server.Stderr, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string> Models => [.. ModelRegistry.All.Select(m => m.Name)];
+
+    [SkippableTheory, MemberData(nameof(Models))]
+    public async Task Sigterm_drains_a_connected_client_with_FIN_and_says_so(string model)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        ModelInfo info = ModelRegistry.Find(model)!;
+        Skip.IfNot(info.IsSupported, $"{model} is not available here: {info.UnsupportedReason}");
+        await using CliProcess server = CliProcess.Start("serve", "--model", model, "--port", "0", "--drain-timeout", "20s");
+        int port = await server.WaitForServingPortAsync();
+        using TestClient client = await TestClient.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        await client.AssertEchoAsync("still here"u8.ToArray());
+
+        server.Signal("TERM");
+        byte[] buffer = new byte[16];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10)); // half the drain deadline: a reset at the deadline cannot pass
+        Assert.Equal(0, await client.Socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, deadline.Token)); // FIN, not a reset
+        client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Contains("stop: 1 connections drained (every echo, then FIN), 0 reset at the drain deadline, 0 bytes read and never echoed", server.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Client_messages_option_prints_each_echo()
     {
