@@ -1,0 +1,90 @@
+using System.Net.Sockets;
+
+namespace IoModels.Blocking;
+
+/// <summary>
+/// How a blocking connection ends, apart from the client closing: the idle rule asked after a blocked
+/// call times out, the error classification, and stop (drain, then cut at the deadline).
+/// </summary>
+public sealed partial class BlockingEchoServer
+{
+    /// <summary>
+    /// Stopping, our side shut down: read and throw away until the client closes (close(2) with unread
+    /// input would send a reset, not the FIN we just sent). The drain deadline ends it by closing the socket.
+    /// </summary>
+    private CloseReason Discard(Socket client, byte[] buffer)
+    {
+        while (true)
+        {
+            Statistics.Increment(EchoCounter.ReceiveCalls);
+            int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
+            if (error == SocketError.TimedOut)
+            {
+                continue; // the idle timeout does not apply while draining: the drain deadline does
+            }
+
+            if (error != SocketError.Success)
+            {
+                return Classify(error);
+            }
+
+            if (received == 0)
+            {
+                return CloseReason.Drained;
+            }
+
+            Statistics.Add(EchoCounter.BytesDiscarded, received);
+        }
+    }
+
+    /// <summary>A blocked call timed out: the idle rule's close reason, or null if the connection is not idle.</summary>
+    private CloseReason? IdleLook(Socket client, ref long lastActive, ref int unsentSample, bool echoPending)
+    {
+        long now = Environment.TickCount64;
+        IdleVerdict verdict = Idle.Check(lastActive, now, client, echoPending, ref unsentSample);
+        if (verdict == IdleVerdict.Moved)
+        {
+            lastActive = now;
+        }
+
+        return verdict is IdleVerdict.Silent or IdleVerdict.Stalled ? IdleRule.CloseReasonOf(verdict) : null;
+    }
+
+    private CloseReason Classify(SocketError error)
+    {
+        if (Aborting || (Stopping && SocketErrors.IsAborted(error)))
+        {
+            return CloseReason.ServerStopping; // cut at the drain deadline: the reset we sent may come back as any error
+        }
+
+        if (error is SocketError.TimedOut && Idle.Enabled)
+        {
+            return CloseReason.IdleStalled; // only SendAll returns a timeout, when the idle rule found the client not reading
+        }
+
+        return CloseReason.Reset;
+    }
+
+    protected override void BeginDrain()
+    {
+        // A thread blocked in Receive holds no echo: FIN it from here. One that is echoing does it itself.
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        {
+            if (connection.TryShut())
+            {
+                SocketSetup.ShutdownSendQuietly(connection.Socket!);
+            }
+        }
+    }
+
+    protected override Task StopCoreAsync()
+    {
+        // The drain deadline: a reset for what is left. Closing a socket wakes the thread blocked on it with an aborted call.
+        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        {
+            SocketSetup.Abort(connection.Socket!);
+        }
+
+        return Task.CompletedTask;
+    }
+}

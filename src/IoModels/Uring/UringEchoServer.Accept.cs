@@ -1,0 +1,149 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using static IoModels.Interop.IoUring;
+
+namespace IoModels.Uring;
+
+/// <summary>Accepting: a multishot accept per loop (one at a time where the descriptor limit can be reached), its back-off, and admitting each connection.</summary>
+public sealed unsafe partial class UringEchoServer
+{
+    // ---- Accepting ----
+
+    private void ArmAccept(UringLoop loop)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_ACCEPT, loop.ListenFd, UserData(0, UringOp.Accept));
+        sqe->op_flags = SOCK_CLOEXEC; // accept_flags; addr and addrlen stay 0: the peer address is read later
+        if (loop.MultishotAccept)
+        {
+            sqe->ioprio = IORING_ACCEPT_MULTISHOT;
+        }
+
+        Statistics.Increment(EchoCounter.AcceptCalls);
+    }
+
+    private void OnAccepted(UringLoop loop, io_uring_cqe cqe)
+    {
+        bool stillArmed = (cqe.flags & IORING_CQE_F_MORE) != 0;
+        if (cqe.res >= 0)
+        {
+            loop.Backoff.Succeeded();
+            Open(loop, cqe.res);
+            if (!loop.AcceptPaused && loop.Headroom.IsLow())
+            {
+                // Nearly out of descriptors (the runtime needs a few to start a thread; without them it aborts):
+                // accept nothing more until the back-off is over, as on EMFILE; a multishot accept is cancelled.
+                if (stillArmed)
+                {
+                    Cancel(loop, UserData(0, UringOp.Accept));
+                }
+
+                PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+                return;
+            }
+        }
+        else
+        {
+            int errno = -cqe.res;
+            if (loop.Draining || errno == Interop.Libc.ECANCELED)
+            {
+                // Expected: stop cancelled the accept; its last completion ends accepting (below).
+            }
+            else if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
+            {
+                loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
+                EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
+            }
+            else if (ToSocketError(errno) is var error && SocketErrors.IsResourceExhaustion(error))
+            {
+                TimeSpan delay = loop.Backoff.Fail(Log, Model, Statistics, error);
+                if (!stillArmed)
+                {
+                    PauseAccepting(loop, delay); // re-arm only after the back-off, or accept would fail at once again
+                    return;
+                }
+            }
+            else
+            {
+                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(error));
+            }
+        }
+
+        if (!stillArmed && !loop.AcceptPaused)
+        {
+            AcceptEnded(loop);
+        }
+    }
+
+    /// <summary>No accept is armed any more: arm the next one, or, once stop began, stop listening.</summary>
+    private void AcceptEnded(UringLoop loop)
+    {
+        if (loop.Draining)
+        {
+            loop.CloseListener();
+        }
+        else
+        {
+            ArmAccept(loop);
+        }
+    }
+
+    /// <summary>Accepting waits <paramref name="delay"/>: one retry timer however many completions ask (a cancelled multishot may still deliver).</summary>
+    private void PauseAccepting(UringLoop loop, TimeSpan delay)
+    {
+        if (!loop.AcceptPaused)
+        {
+            loop.AcceptPaused = true;
+            ArmAcceptRetry(loop, delay);
+        }
+    }
+
+    /// <summary>The back-off is over: accept again, unless the descriptors are still low (then wait once more).</summary>
+    private void ResumeAccepting(UringLoop loop)
+    {
+        loop.AcceptPaused = false;
+        if (!loop.Draining && loop.Headroom.IsLow())
+        {
+            PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+            return;
+        }
+
+        AcceptEnded(loop); // accept again, or, once stop began, stop listening
+    }
+
+    private void ArmAcceptRetry(UringLoop loop, TimeSpan delay)
+    {
+        loop.RetryDelay->tv_sec = delay.Ticks / TimeSpan.TicksPerSecond;
+        loop.RetryDelay->tv_nsec = delay.Ticks % TimeSpan.TicksPerSecond * 100;
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_TIMEOUT, -1, UserData(0, UringOp.AcceptRetry));
+        sqe->addr = (ulong)loop.RetryDelay;
+        sqe->len = 1;
+    }
+
+    private void Open(UringLoop loop, int fd)
+    {
+        // A Socket over the descriptor, only to reuse the shared admission (limit, TCP_NODELAY, log
+        // line). It does not own the descriptor: the ring does, and closes it with IORING_OP_CLOSE.
+        Socket socket;
+        try
+        {
+            socket = new Socket(new SafeSocketHandle(fd, ownsHandle: false));
+        }
+        catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception.SocketErrorCode))
+        {
+            _ = Interop.Libc.Close(fd); // reset before we could even look at it: nothing to serve
+            EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(exception.SocketErrorCode));
+            return;
+        }
+
+        long id = Admit(socket);
+        if (id == 0)
+        {
+            _ = Interop.Libc.Close(fd); // refused: Admit disposed the wrapper, which does not close what it does not own
+            return;
+        }
+
+        var connection = new UringConnection(id, fd, RemoteOf(socket), Options, Statistics);
+        loop.Connections[id] = connection;
+        PostReceive(loop, connection);
+    }
+}

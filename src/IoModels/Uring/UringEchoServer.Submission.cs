@@ -1,0 +1,62 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using static IoModels.Interop.IoUring;
+
+namespace IoModels.Uring;
+
+/// <summary>Preparing requests and the errno tables the completions need.</summary>
+public sealed unsafe partial class UringEchoServer
+{
+    // ---- Submission helpers ----
+
+    private void ArmWake(UringLoop loop)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_READ, loop.WakeFd, UserData(0, UringOp.Wake));
+        sqe->addr = (ulong)loop.WakeBuffer;
+        sqe->len = sizeof(ulong);
+    }
+
+    private void Cancel(UringLoop loop, ulong target)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_ASYNC_CANCEL, -1, UserData(0, UringOp.Cancel));
+        sqe->addr = target;
+    }
+
+    /// <summary>A zeroed SQE with the opcode, descriptor and user_data set; it goes to the kernel with the next enter.</summary>
+    private io_uring_sqe* Prepare(UringLoop loop, byte opcode, int fd, ulong userData)
+    {
+        io_uring_sqe* sqe = loop.Ring.TryGetSqe();
+        if (sqe is null)
+        {
+            loop.Ring.Submit(); // the queue is full: hand this batch over now and reuse the slots
+            sqe = loop.Ring.TryGetSqe();
+            if (sqe is null)
+            {
+                throw new InvalidOperationException("The io_uring submission queue is full and the kernel takes no more.");
+            }
+        }
+
+        sqe->opcode = opcode;
+        sqe->fd = fd;
+        sqe->user_data = userData;
+        loop.InFlight++;
+        Statistics.Increment(EchoCounter.Submissions);
+        return sqe;
+    }
+
+    private static ulong UserData(long connectionId, UringOp op) => ((ulong)connectionId << 8) | (byte)op;
+
+    private static bool IsConnectionLost(int errno) =>
+        errno == Interop.Libc.ECONNRESET || errno == Interop.Libc.EPIPE || errno == Interop.Libc.ECONNABORTED ||
+        errno == Interop.Libc.ETIMEDOUT || errno == Interop.Libc.ENOTCONN || errno == Interop.Libc.ENETRESET ||
+        errno == Interop.Libc.EHOSTUNREACH || errno == Interop.Libc.ENETUNREACH;
+
+    /// <summary>The SocketError for an accept errno, so the shared policy (SocketErrors, AcceptBackoff) applies.</summary>
+    private static SocketError ToSocketError(int errno) =>
+        errno == Interop.Libc.EMFILE || errno == Interop.Libc.ENFILE ? SocketError.TooManyOpenSockets
+        : errno == Interop.Libc.ENOBUFS || errno == Interop.Libc.ENOMEM ? SocketError.NoBufferSpaceAvailable
+        : errno == Interop.Libc.ECONNABORTED ? SocketError.ConnectionAborted
+        : errno == Interop.Libc.ECONNRESET ? SocketError.ConnectionReset
+        : errno == Interop.Libc.EAGAIN ? SocketError.TryAgain
+        : SocketError.SocketError;
+}
