@@ -20,7 +20,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
     public string Name => "select-vs-epoll";
 
-    public string Title => "select vs epoll with 100, 1,000 and 5,000 idle clients: what each wait costs as they grow";
+    public string Title => "select vs epoll as idle clients grow (100, 1,000, 5,000 at full scale): what each wait costs";
 
     public IReadOnlyList<string> Models { get; } = ["select", "epoll"];
 
