@@ -41,6 +41,11 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             Record(numbers, "epoll", i, await MeasureAsync(context, epoll, sizes[i], pings, cancellationToken));
         }
 
+        // The slopes whatever the verdict: what was measured is said even when it concludes nothing.
+        context.Say($"Per 1,000 more idle clients: select {Signed(SlopePerThousand(numbers, "select_scanned_per_wait"), "0")} sockets scanned per wait, " +
+            $"{Signed(SlopePerThousand(numbers, "select_cpu_us_per_round_trip"))} µs of CPU per round trip; epoll " +
+            $"{Signed(SlopePerThousand(numbers, "epoll_ready_per_wait"), "0.##")} events per wait, {Signed(SlopePerThousand(numbers, "epoll_cpu_us_per_round_trip"))} µs of CPU.");
+
         // Signal-driven IO, where this OS has it, at the middle size only (its sweep of every socket per
         // signal is the slowest run here): told *that* something is ready, never *what*, so each signal
         // makes it try every socket, like select but without even a list back.
@@ -63,9 +68,8 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
     {
         string epollName = ModelRegistry.Find("epoll")?.Mechanism ?? "epoll";
         var n = new Dictionary<string, double>(numbers);
-        double[] idle = [.. Enumerable.Range(0, FullSizes.Length).Select(i => n[$"idle_clients_{i}"])];
-        double[] Series(string key) => [.. Enumerable.Range(0, idle.Length).Select(i => n[$"{key}_{i}"])];
-        double PerThousand(string key) => n[key + "_per_1000"] = Slope(idle, Series(key)) * 1000;
+        double[] idle = Series(n, "idle_clients");
+        double PerThousand(string key) => n[key + "_per_1000"] = SlopePerThousand(n, key);
         double selectScanned = PerThousand("select_scanned_per_wait");
         double epollEvents = PerThousand("epoll_ready_per_wait");
         double selectCpu = PerThousand("select_cpu_us_per_round_trip");
@@ -79,7 +83,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             new(Enumerable.Range(0, idle.Length).All(i => n[$"select_waits_{i}"] > 0 && n[$"epoll_waits_{i}"] > 0),
                 "a server never waited during the round trips"),
             new(Enumerable.Range(0, idle.Length).All(i => n[$"select_scanned_per_wait_{i}"] >= idle[i]),
-                $"select scanned {string.Join(", ", Series("select_scanned_per_wait").Select(v => F(v, "0.#")))} sockets per wait " +
+                $"select scanned {string.Join(", ", Series(n, "select_scanned_per_wait").Select(v => F(v, "0.#")))} sockets per wait " +
                 $"with {string.Join(", ", idle.Select(v => F(v, "0")))} idle clients: not every socket"),
             new(selectScanned >= 900, $"select's sockets scanned per wait grew by {F(selectScanned, "0")} per 1,000 idle clients, not about 1,000"),
             new(epollEvents < selectScanned / 100,
@@ -147,6 +151,14 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
     /// <summary>A slope for a sentence: its sign always shown, and a value that rounds to zero shown as 0, never -0.</summary>
     private static string Signed(double value, string digits = "0.#") => F(value, $"+{digits};-{digits};0");
+
+    /// <summary>The measurements of <paramref name="key"/> at the three sizes (<c>KEY_0</c> to <c>KEY_2</c>).</summary>
+    private static double[] Series(IReadOnlyDictionary<string, double> n, string key) =>
+        [.. Enumerable.Range(0, FullSizes.Length).Select(i => n[$"{key}_{i}"])];
+
+    /// <summary>How much <paramref name="key"/> grows per 1,000 more idle clients: the slope through the three sizes.</summary>
+    private static double SlopePerThousand(IReadOnlyDictionary<string, double> n, string key) =>
+        Slope(Series(n, "idle_clients"), Series(n, key)) * 1000;
 
     /// <summary>The least-squares slope of <paramref name="y"/> against <paramref name="x"/>.</summary>
     internal static double Slope(IReadOnlyList<double> x, IReadOnlyList<double> y)
