@@ -14,22 +14,7 @@ internal static class ExplainCommand
             Description = $"the model to explain ({string.Join(", ", ExplainTexts.Models)}), or {ExplainTexts.Glossary} for the terms in English and Chinese; without one, the overview and comparison",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var language = new Option<string?>("--lang")
-        {
-            Description = "en or zh [default: zh when the UI culture is Chinese, else en]",
-            CustomParser = result =>
-            {
-                string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
-                string normalized = text.ToLowerInvariant();
-                if (ExplainTexts.Languages.Contains(normalized))
-                {
-                    return normalized;
-                }
-
-                result.AddError($"--lang must be {string.Join(" or ", ExplainTexts.Languages)}, not '{text}'");
-                return null;
-            },
-        };
+        Option<string?> language = CommonOptions.Language();
         var command = new Command("explain", "Explain the IO models: the two phases of a read, a timeline per model, what to watch, what to try.")
         {
             model, language,

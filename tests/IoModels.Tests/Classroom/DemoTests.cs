@@ -110,6 +110,34 @@ public sealed class DemoTests
         }
     }
 
+    [SkippableTheory, MemberData(nameof(Scenarios))]
+    public async Task Each_scenario_narrates_and_concludes_in_chinese_with_lang_zh(string name)
+    {
+        IDemoScenario scenario = DemoCatalog.Find(name)!;
+        foreach (string model in scenario.Models)
+        {
+            Skip.IfNot(ModelRegistry.Find(model) is { IsSupported: true }, $"the {model} model cannot run in this build or on this OS");
+        }
+
+        var output = new StringWriter();
+        DemoResult result = await DemoCommand.RunScenarioAsync(scenario, new DemoContext(output, SmallScale, "zh"), CancellationToken.None)
+            .WithTimeout(TimeSpan.FromSeconds(60));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.True(CjkCount(l) > 0, $"a narration line in English: {l}"));
+        Assert.True(CjkCount(scenario.Title("zh")) > 5, scenario.Title("zh"));
+
+        DemoResult failed = scenario.Judge(Contradict(name, result.Numbers), "zh");
+        Assert.Null(failed.Conclusion);
+        Assert.All(failed.Failures, f => Assert.True(CjkCount(f) > 0, $"an English failure: {f}"));
+
+        Skip.If(result.Conclusion is null && name == "busy-poll", $"this machine's load hid the CPU difference: {string.Join("; ", result.Failures)}");
+        Assert.True(result.Conclusion is not null, $"no conclusion: {string.Join("; ", result.Failures)}");
+        Assert.True(CjkCount(result.Conclusion) > 40, result.Conclusion);
+    }
+
+    private static int CjkCount(string text) => text.Count(c => c is >= '\u4E00' and <= '\u9FFF');
+
     /// <summary>A run's numbers with the measurement each scenario's claim rests on made to fail.</summary>
     private static Dictionary<string, double> Contradict(string scenario, IReadOnlyDictionary<string, double> measured)
     {
@@ -244,6 +272,14 @@ public sealed class DemoTests
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("Conclusion: With one worker, B waited ", stdout, StringComparison.Ordinal);
+
+        (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05", "--lang", "zh");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("结论：只有一个工作线程时，B 为一次回显等了 ", stdout, StringComparison.Ordinal);
+
+        (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--lang", "fr");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--lang must be en or zh, not 'fr'", stderr, StringComparison.Ordinal);
 
         (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "teleport");
         Assert.Equal(2, exitCode);
