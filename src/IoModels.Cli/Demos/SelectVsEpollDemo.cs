@@ -321,7 +321,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
         public static string Signal(bool zh, double idle, double tried, double roundTripUs) => zh
             ? $"信号驱动 IO 在 {idle} 个空闲客户端时，每个信号要试 {F(tried, "0")} 个套接字（SIGIO 是标准（非实时）信号，不指明是哪一个），" +
-                $"一次往返 {F(roundTripUs, "0")} µs：有 select 的代价，却连 select 的列表都没有。"
+                $"一次往返 {F(roundTripUs, "0")} µs：付出了 select 的代价，却连 select 返回的那份\"哪些套接字就绪\"的名单都没有。"
             : $" Signal-driven IO, at {idle} idle clients, tried {F(tried, "0")} sockets per signal " +
                 $"(plain SIGIO names none) and took {F(roundTripUs, "0")} µs per round trip: select's cost without select's list.";
     }
