@@ -69,6 +69,24 @@ internal static class CommonOptions
         },
     };
 
+    /// <summary><c>--lang en|zh</c> of explain and demo; unset, the caller picks <see cref="Explain.ExplainTexts.DefaultLanguage"/>.</summary>
+    public static Option<string?> Language() => new("--lang")
+    {
+        Description = "en or zh [default: zh when the UI culture is Chinese, else en]",
+        CustomParser = result =>
+        {
+            string text = SingleToken(result);
+            string normalized = text.ToLowerInvariant();
+            if (Explain.ExplainTexts.Languages.Contains(normalized))
+            {
+                return normalized;
+            }
+
+            result.AddError($"--lang must be {string.Join(" or ", Explain.ExplainTexts.Languages)}, not '{text}'");
+            return null;
+        },
+    };
+
     public static Option<LogEventLevel> LogLevel() => new("--log-level")
     {
         Description = "verbose, debug, information, warning or error",

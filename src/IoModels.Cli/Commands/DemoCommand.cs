@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using IoModels.Cli.Demos;
+using IoModels.Cli.Explain;
 
 namespace IoModels.Cli.Commands;
 
-/// <summary><c>iomodels demo [SCENARIO]</c>: list the scripted lessons, or run one and print its conclusion if the run measured it.</summary>
+/// <summary><c>iomodels demo [SCENARIO] [--lang en|zh]</c>: list the scripted lessons, or run one and print its conclusion if the run measured it.</summary>
 internal static class DemoCommand
 {
     /// <summary>
@@ -36,20 +37,23 @@ internal static class DemoCommand
                 return 1.0;
             },
         };
+        Option<string?> language = CommonOptions.Language();
         var command = new Command("demo", "Run a scripted lesson: a server and loopback clients in this process, narrated, with measured numbers.")
         {
-            scenario, scale,
+            scenario, scale, language,
         };
         command.SetAction((result, cancellationToken) =>
-            RunAsync(result.GetValue(scenario), result.GetValue(scale), result.InvocationConfiguration.Output, cancellationToken));
+            RunAsync(result.GetValue(scenario), result.GetValue(scale), result.InvocationConfiguration.Output, cancellationToken,
+                result.GetValue(language) ?? ExplainTexts.DefaultLanguage(CultureInfo.CurrentUICulture)));
         return command;
     }
 
-    public static async Task<int> RunAsync(string? name, double scale, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string? name, double scale, TextWriter output, CancellationToken cancellationToken, string language = "en")
     {
+        bool zh = language == "zh";
         if (string.IsNullOrEmpty(name))
         {
-            await List(output);
+            await List(output, language);
             return (int)ExitCode.Success;
         }
 
@@ -60,19 +64,21 @@ internal static class DemoCommand
             DemoContext.RequireModel(model); // before any narration: a missing engine is one line, nothing else
         }
 
-        await output.WriteLineAsync($"{scenario.Name}: {scenario.Title}");
-        var context = new DemoContext(output, scale);
+        await output.WriteLineAsync($"{scenario.Name}: {scenario.Title(language)}");
+        var context = new DemoContext(output, scale, language);
         DemoResult result = await RunScenarioAsync(scenario, context, cancellationToken);
         await output.WriteLineAsync();
         if (result.Conclusion is { } conclusion)
         {
-            await output.WriteLineAsync("Conclusion: " + conclusion);
+            await output.WriteLineAsync((zh ? "结论：" : "Conclusion: ") + conclusion);
         }
         else
         {
             // Nothing is concluded that this run did not measure: say what it measured instead.
-            await output.WriteLineAsync("No conclusion: this run did not show what the demo is about (" + string.Join("; ", result.Failures) + ").");
-            await output.WriteLineAsync("Run it again on a quieter machine, or with a larger --scale.");
+            await output.WriteLineAsync(zh
+                ? "没有结论：这次运行没有测出这个演示要说明的现象（" + string.Join("；", result.Failures) + "）。"
+                : "No conclusion: this run did not show what the demo is about (" + string.Join("; ", result.Failures) + ").");
+            await output.WriteLineAsync(zh ? "请在更空闲的机器上再运行一次，或者用更大的 --scale。" : "Run it again on a quieter machine, or with a larger --scale.");
         }
 
         await output.FlushAsync(cancellationToken);
@@ -94,17 +100,19 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task List(TextWriter output)
+    private static async Task List(TextWriter output, string language)
     {
+        bool zh = language == "zh";
         int width = DemoCatalog.All.Max(d => d.Name.Length);
         foreach (IDemoScenario scenario in DemoCatalog.All)
         {
             string[] missing = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is null)];
-            string note = missing.Length == 0 ? string.Empty : $" (needs {string.Join(", ", missing)}: not in this build)";
-            await output.WriteLineAsync($"{scenario.Name.PadRight(width)}  {scenario.Title}{note}");
+            string note = missing.Length == 0 ? string.Empty
+                : zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)";
+            await output.WriteLineAsync($"{scenario.Name.PadRight(width)}  {scenario.Title(language)}{note}");
         }
 
         await output.WriteLineAsync();
-        await output.WriteLineAsync("Run one with: iomodels demo NAME [--scale 0.1]");
+        await output.WriteLineAsync(zh ? "运行其中一个：iomodels demo NAME [--scale 0.1] [--lang zh]" : "Run one with: iomodels demo NAME [--scale 0.1] [--lang zh]");
     }
 }

@@ -4,32 +4,17 @@ using IoModels.Cli.Explain;
 
 namespace IoModels.Cli.Commands;
 
-/// <summary><c>iomodels explain [MODEL] [--lang en|zh]</c>: the lesson behind each model, as text.</summary>
+/// <summary><c>iomodels explain [MODEL|glossary] [--lang en|zh]</c>: the lesson behind each model, as text, and the terms.</summary>
 internal static class ExplainCommand
 {
     public static Command Create()
     {
         var model = new Argument<string?>("model")
         {
-            Description = $"the model to explain ({string.Join(", ", ExplainTexts.Models)}); without one, the overview and comparison",
+            Description = $"the model to explain ({string.Join(", ", ExplainTexts.Models)}), or {ExplainTexts.Glossary} for the terms in English and Chinese; without one, the overview and comparison",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var language = new Option<string?>("--lang")
-        {
-            Description = "en or zh [default: zh when the UI culture is Chinese, else en]",
-            CustomParser = result =>
-            {
-                string text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : string.Empty;
-                string normalized = text.ToLowerInvariant();
-                if (ExplainTexts.Languages.Contains(normalized))
-                {
-                    return normalized;
-                }
-
-                result.AddError($"--lang must be {string.Join(" or ", ExplainTexts.Languages)}, not '{text}'");
-                return null;
-            },
-        };
+        Option<string?> language = CommonOptions.Language();
         var command = new Command("explain", "Explain the IO models: the two phases of a read, a timeline per model, what to watch, what to try.")
         {
             model, language,
@@ -49,8 +34,14 @@ internal static class ExplainCommand
             return (int)ExitCode.Success;
         }
 
+        if (string.Equals(model, ExplainTexts.Glossary, StringComparison.OrdinalIgnoreCase))
+        {
+            output.Write(ExplainTexts.Get(ExplainTexts.Glossary, language));
+            return (int)ExitCode.Success;
+        }
+
         string? topic = ExplainTexts.Models.FirstOrDefault(m => string.Equals(m, model, StringComparison.OrdinalIgnoreCase))
-            ?? throw new CliException(ExitCode.UsageError, $"unknown model '{model}'; explain knows: {string.Join(", ", ExplainTexts.Models)}");
+            ?? throw new CliException(ExitCode.UsageError, $"unknown model '{model}'; explain knows: {string.Join(", ", ExplainTexts.Models)} (and {ExplainTexts.Glossary})");
         output.Write(ExplainTexts.Get(topic, language));
         output.WriteLine();
         output.WriteLine(Availability(topic, language));

@@ -12,15 +12,22 @@ internal sealed class DemoContext
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    public DemoContext(TextWriter output, double scale)
+    public DemoContext(TextWriter output, double scale, string language = "en")
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(scale);
         Output = output;
         Scale = scale;
+        Language = language;
     }
 
     public TextWriter Output { get; }
+
+    /// <summary>The narration's language, en or zh (<c>--lang</c>).</summary>
+    public string Language { get; }
+
+    /// <summary>True when the narration is in Chinese.</summary>
+    public bool Chinese => Language == "zh";
 
     /// <summary>1 runs the scenario at full size; smaller values shrink client counts and durations (for tests).</summary>
     public double Scale { get; }

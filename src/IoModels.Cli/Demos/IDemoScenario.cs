@@ -10,8 +10,8 @@ internal interface IDemoScenario
     /// <summary>The name on the command line, e.g. <c>one-worker</c>.</summary>
     string Name { get; }
 
-    /// <summary>One line: what the scenario shows.</summary>
-    string Title { get; }
+    /// <summary>One line: what the scenario shows, in <paramref name="language"/> (en or zh).</summary>
+    string Title(string language);
 
     /// <summary>The registry models it needs; it refuses to start when one is missing.</summary>
     IReadOnlyList<string> Models { get; }
@@ -21,7 +21,7 @@ internal interface IDemoScenario
 
     /// <summary>
     /// The conclusion from a run's numbers (those <see cref="RunAsync"/> returns), only if they show the claim:
-    /// the same numbers always give the same verdict, so tests can hand it a run that failed.
+    /// the same numbers always give the same verdict in either language, so tests can hand it a run that failed.
     /// </summary>
-    DemoResult Judge(IReadOnlyDictionary<string, double> numbers);
+    DemoResult Judge(IReadOnlyDictionary<string, double> numbers, string language = "en");
 }

@@ -11,7 +11,7 @@ internal sealed class OneWorkerDemo : IDemoScenario
 {
     public string Name => "one-worker";
 
-    public string Title => "blocking with one worker thread: the second client waits until the first leaves";
+    public string Title(string language) => Text.Title(language == "zh");
 
     public IReadOnlyList<string> Models { get; } = ["blocking"];
 
@@ -21,30 +21,29 @@ internal sealed class OneWorkerDemo : IDemoScenario
         // 3 s: long enough to see the wait on a projector; 300 ms at least, far above loopback round trips.
         TimeSpan hold = context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
         await using IEchoServer server = StartServer(model, o => o with { Workers = 1 });
-        context.Say($"A blocking server with --workers 1 listens on {server.LocalEndPoint}: one thread that accepts a client and serves it until it leaves.");
+        bool zh = context.Chinese;
+        context.Say(Text.Listening(zh, server.LocalEndPoint));
 
         using DemoClient a = await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken);
         TimeSpan aTrip = await a.EchoAsync("hello from a", cancellationToken);
-        context.Say($"Client A connects and says hello: echoed in {F(aTrip.TotalMilliseconds)} ms. The worker now sits in Receive for A, blocked.");
+        context.Say(Text.AConnected(zh, aTrip));
 
         using DemoClient b = await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken);
-        context.Say("Client B connects: connect succeeds at once, because the kernel completes the handshake and queues B for Accept. Nobody calls Accept.");
+        context.Say(Text.BConnected(zh));
         var bWait = Stopwatch.StartNew();
         await b.SendAsync("hello from b", cancellationToken);
         Task bEcho = b.ReceiveEchoAsync("hello from b", cancellationToken);
-        context.Say($"B sends its line. A stays connected, silent, for {F(hold.TotalSeconds)} s...");
+        context.Say(Text.BSends(zh, hold));
 
         await Task.WhenAny(bEcho, Task.Delay(hold, cancellationToken));
         bool servedEarly = bEcho.IsCompleted;
         long acceptsBefore = server.Statistics[EchoCounter.ConnectionsAccepted];
-        context.Say(servedEarly
-            ? "B was answered while A was still connected: that should not happen with one worker."
-            : $"...and B is still waiting: connections accepted so far {acceptsBefore}, engine threads {server.Statistics[EchoCounter.Threads]}.");
+        context.Say(servedEarly ? Text.ServedEarly(zh) : Text.StillWaiting(zh, acceptsBefore, server.Statistics[EchoCounter.Threads]));
         a.Leave();
-        context.Say("A leaves. Its Receive returns 0 (end of stream), the worker closes A and goes back to Accept, which hands it B at once.");
+        context.Say(Text.ALeaves(zh));
         await bEcho;
         bWait.Stop();
-        context.Say($"B's echo arrives {F(bWait.Elapsed.TotalSeconds)} s after B sent it.");
+        context.Say(Text.BEchoed(zh, bWait.Elapsed));
         b.Leave();
 
         StatisticsSnapshot stats = server.Statistics.Snapshot();
@@ -57,15 +56,73 @@ internal sealed class OneWorkerDemo : IDemoScenario
             ["peak_threads"] = stats[EchoCounter.PeakThreads],
             ["accepted"] = stats[EchoCounter.ConnectionsAccepted],
         };
-        return Judge(numbers);
+        return Judge(numbers, context.Language);
     }
 
-    public DemoResult Judge(IReadOnlyDictionary<string, double> n) => DemoResult.Judge(n,
-        [
-            new(n["b_wait_s"] >= n["hold_s"] * 0.9, $"B was answered after {F(n["b_wait_s"])} s, before A left at {F(n["hold_s"])} s"),
-            new(n["peak_threads"] == 1, $"the engine ran {n["peak_threads"]} threads, not one"),
-        ],
-        () => $"With one worker, B waited {F(n["b_wait_s"])} s for an echo that took A {F(n["a_round_trip_ms"])} ms: " +
-            $"the whole {F(n["hold_s"])} s that A held the only thread (peak engine threads: {n["peak_threads"]}). " +
-            "A blocked thread serves one client at a time (`iomodels demo pool-of-two` measures a pool of two).");
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
+    {
+        bool zh = language == "zh";
+        return DemoResult.Judge(n,
+            [
+                new(n["b_wait_s"] >= n["hold_s"] * 0.9, Text.AnsweredEarly(zh, n["b_wait_s"], n["hold_s"])),
+                new(n["peak_threads"] == 1, Text.NotOneThread(zh, n["peak_threads"])),
+            ],
+            () => Text.Conclusion(zh, n["b_wait_s"], n["a_round_trip_ms"], n["hold_s"], n["peak_threads"]));
+    }
+
+    /// <summary>Every sentence of this demo, in English and Chinese.</summary>
+    private static class Text
+    {
+        public static string Title(bool zh) => zh
+            ? "只有一个工作线程的 blocking：第二个客户端要等第一个离开"
+            : "blocking with one worker thread: the second client waits until the first leaves";
+
+        public static string Listening(bool zh, System.Net.IPEndPoint endPoint) => zh
+            ? $"一个 --workers 1 的 blocking 服务器在 {endPoint} 上监听：只有一个线程，接受一个客户端后一直服务它，直到它离开。"
+            : $"A blocking server with --workers 1 listens on {endPoint}: one thread that accepts a client and serves it until it leaves.";
+
+        public static string AConnected(bool zh, TimeSpan trip) => zh
+            ? $"客户端 A 连上来打了个招呼：{F(trip.TotalMilliseconds)} ms 收到回显。现在工作线程阻塞在 A 的 Receive 上。"
+            : $"Client A connects and says hello: echoed in {F(trip.TotalMilliseconds)} ms. The worker now sits in Receive for A, blocked.";
+
+        public static string BConnected(bool zh) => zh
+            ? "客户端 B 连上来：connect 立即成功，因为握手由内核完成，B 被放进队列等待 Accept。可是没有人调用 Accept。"
+            : "Client B connects: connect succeeds at once, because the kernel completes the handshake and queues B for Accept. Nobody calls Accept.";
+
+        public static string BSends(bool zh, TimeSpan hold) => zh
+            ? $"B 发出一行。A 保持连接，一言不发，持续 {F(hold.TotalSeconds)} s……"
+            : $"B sends its line. A stays connected, silent, for {F(hold.TotalSeconds)} s...";
+
+        public static string ServedEarly(bool zh) => zh
+            ? "A 还连着，B 就收到了回答：只有一个工作线程时不应该这样。"
+            : "B was answered while A was still connected: that should not happen with one worker.";
+
+        public static string StillWaiting(bool zh, long accepted, long threads) => zh
+            ? $"……B 还在等：到目前为止接受的连接 {accepted} 个，引擎线程 {threads} 个。"
+            : $"...and B is still waiting: connections accepted so far {accepted}, engine threads {threads}.";
+
+        public static string ALeaves(bool zh) => zh
+            ? "A 离开。它的 Receive 返回 0（流结束），工作线程关闭 A，回到 Accept，Accept 立即交给它 B。"
+            : "A leaves. Its Receive returns 0 (end of stream), the worker closes A and goes back to Accept, which hands it B at once.";
+
+        public static string BEchoed(bool zh, TimeSpan wait) => zh
+            ? $"B 发出后 {F(wait.TotalSeconds)} s，它的回显才到。"
+            : $"B's echo arrives {F(wait.TotalSeconds)} s after B sent it.";
+
+        public static string AnsweredEarly(bool zh, double wait, double hold) => zh
+            ? $"B 在 {F(wait)} s 后就得到回答，早于 A 在 {F(hold)} s 时离开"
+            : $"B was answered after {F(wait)} s, before A left at {F(hold)} s";
+
+        public static string NotOneThread(bool zh, double threads) => zh
+            ? $"引擎运行了 {threads} 个线程，不是一个"
+            : $"the engine ran {threads} threads, not one";
+
+        public static string Conclusion(bool zh, double wait, double aTripMs, double hold, double threads) => zh
+            ? $"只有一个工作线程时，B 为一次回显等了 {F(wait)} s，而 A 的回显只用了 {F(aTripMs)} ms：A 占着唯一线程的那" +
+                $" {F(hold)} s 里，B 一直在等（引擎线程峰值：{threads}）。阻塞的线程一次只能服务一个客户端" +
+                "（`iomodels demo pool-of-two --lang zh` 测的是两个线程的线程池）。"
+            : $"With one worker, B waited {F(wait)} s for an echo that took A {F(aTripMs)} ms: " +
+                $"the whole {F(hold)} s that A held the only thread (peak engine threads: {threads}). " +
+                "A blocked thread serves one client at a time (`iomodels demo pool-of-two` measures a pool of two).";
+    }
 }

@@ -14,7 +14,7 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
 
     public string Name => "threads-vs-async";
 
-    public string Title => "2,000 clients: thread per connection (blocking) vs async, threads and memory";
+    public string Title(string language) => Text.Title(language == "zh");
 
     public IReadOnlyList<string> Models { get; } = ["blocking", "async"];
 
@@ -23,7 +23,7 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
         ModelInfo blocking = RequireModel("blocking");
         ModelInfo async = RequireModel("async");
         int clients = context.Count(2000, 10);
-        context.Say($"{clients} clients connect, each is echoed once, then all stay connected and silent while we count.");
+        context.Say(Text.Plan(context.Chinese, clients));
 
         // Async first: the blocking run leaves a grown thread pool and freed stacks behind that would blur its baseline.
         Run a = await MeasureAsync(context, async, clients, cancellationToken);
@@ -43,24 +43,19 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
             ["async_managed_heap_added_mib"] = a.HeapAddedMiB,
             ["async_connect_s"] = a.ConnectSeconds,
         };
-        return Judge(numbers);
+        return Judge(numbers, context.Language);
     }
 
-    public DemoResult Judge(IReadOnlyDictionary<string, double> n)
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {
+        bool zh = language == "zh";
         double clients = n["clients"];
         return DemoResult.Judge(n,
             [
-                new(n["blocking_engine_threads"] >= clients, $"blocking ran {n["blocking_engine_threads"]} engine threads for {clients} clients"),
-                new(n["async_engine_threads"] < clients, $"async ran {n["async_engine_threads"]} engine threads for {clients} clients"),
+                new(n["blocking_engine_threads"] >= clients, Text.Threads(zh, "blocking", n["blocking_engine_threads"], clients)),
+                new(n["async_engine_threads"] < clients, Text.Threads(zh, "async", n["async_engine_threads"], clients)),
             ],
-            () => $"For {clients} idle clients, thread per connection ran {n["blocking_engine_threads"]} engine threads " +
-                $"(process threads {Signed(n["blocking_process_threads_added"], "+0;-0;0")}) and changed the working set by " +
-                $"{Signed(n["blocking_working_set_added_mib"])} MiB, {Signed(n["blocking_working_set_added_mib"] * 1024 / clients)} KiB per client; " +
-                $"async ran {n["async_engine_threads"]} engine threads of its own (process threads {Signed(n["async_process_threads_added"], "+0;-0;0")}: " +
-                $"thread-pool and runtime threads) and changed it by {Signed(n["async_working_set_added_mib"])} MiB, " +
-                $"{Signed(n["async_working_set_added_mib"] * 1024 / clients)} KiB per client. " +
-                "Blocking threads cost a stack and a kernel task each; a pending async receive costs a small object on the heap.");
+            () => Text.Conclusion(zh, n));
     }
 
     private static async Task<Run> MeasureAsync(DemoContext context, ModelInfo model, int count, CancellationToken cancellationToken)
@@ -97,8 +92,7 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
                 WorkingSetMiB() - workingSetBefore,
                 ManagedHeapMiB() - heapBefore,
                 clock.Elapsed.TotalSeconds);
-            context.Say($"  {model.Name}: {count} clients connected and echoed in {F(run.ConnectSeconds)} s; engine threads {run.EngineThreads}, " +
-                $"process threads {Signed(run.ProcessThreadsAdded)}, working set {Signed(run.WorkingSetAddedMiB)} MiB, managed heap {Signed(run.HeapAddedMiB)} MiB.");
+            context.Say(Text.Measured(context.Chinese, model.Name, count, run));
             return run;
         }
         finally
@@ -128,6 +122,48 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
         {
             client.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Every sentence of this demo, in English and Chinese.</summary>
+    private static class Text
+    {
+        public static string Title(bool zh) => zh
+            ? "2,000 个客户端：每连接一个线程（blocking）对比 async，线程和内存"
+            : "2,000 clients: thread per connection (blocking) vs async, threads and memory";
+
+        public static string Plan(bool zh, int clients) => zh
+            ? $"{clients} 个客户端连上来，每个收到一次回显，然后全部保持连接、一言不发，我们来清点。"
+            : $"{clients} clients connect, each is echoed once, then all stay connected and silent while we count.";
+
+        public static string Measured(bool zh, string model, int count, Run run) => zh
+            ? $"  {model}：{count} 个客户端连接并收到回显，用时 {F(run.ConnectSeconds)} s；引擎线程 {run.EngineThreads} 个，" +
+                $"进程线程 {Signed(run.ProcessThreadsAdded)}，工作集 {Signed(run.WorkingSetAddedMiB)} MiB，托管堆 {Signed(run.HeapAddedMiB)} MiB。"
+            : $"  {model}: {count} clients connected and echoed in {F(run.ConnectSeconds)} s; engine threads {run.EngineThreads}, " +
+                $"process threads {Signed(run.ProcessThreadsAdded)}, working set {Signed(run.WorkingSetAddedMiB)} MiB, managed heap {Signed(run.HeapAddedMiB)} MiB.";
+
+        public static string Threads(bool zh, string model, double threads, double clients) => zh
+            ? $"{model} 为 {clients} 个客户端运行了 {threads} 个引擎线程"
+            : $"{model} ran {threads} engine threads for {clients} clients";
+
+        public static string Conclusion(bool zh, IReadOnlyDictionary<string, double> n)
+        {
+            double clients = n["clients"];
+            return zh
+                ? $"{clients} 个空闲客户端，每连接一个线程的做法运行了 {n["blocking_engine_threads"]} 个引擎线程" +
+                    $"（进程线程 {Signed(n["blocking_process_threads_added"], "+0;-0;0")}），工作集变化 " +
+                    $"{Signed(n["blocking_working_set_added_mib"])} MiB，每个客户端 {Signed(n["blocking_working_set_added_mib"] * 1024 / clients)} KiB；" +
+                    $"async 自己运行了 {n["async_engine_threads"]} 个引擎线程（进程线程 {Signed(n["async_process_threads_added"], "+0;-0;0")}：" +
+                    $"线程池和运行时的线程），工作集变化 {Signed(n["async_working_set_added_mib"])} MiB，" +
+                    $"每个客户端 {Signed(n["async_working_set_added_mib"] * 1024 / clients)} KiB。" +
+                    "阻塞的线程每个要一个栈和一个内核任务；一个挂起的异步接收只是堆上的一个小对象。"
+                : $"For {clients} idle clients, thread per connection ran {n["blocking_engine_threads"]} engine threads " +
+                    $"(process threads {Signed(n["blocking_process_threads_added"], "+0;-0;0")}) and changed the working set by " +
+                    $"{Signed(n["blocking_working_set_added_mib"])} MiB, {Signed(n["blocking_working_set_added_mib"] * 1024 / clients)} KiB per client; " +
+                    $"async ran {n["async_engine_threads"]} engine threads of its own (process threads {Signed(n["async_process_threads_added"], "+0;-0;0")}: " +
+                    $"thread-pool and runtime threads) and changed it by {Signed(n["async_working_set_added_mib"])} MiB, " +
+                    $"{Signed(n["async_working_set_added_mib"] * 1024 / clients)} KiB per client. " +
+                    "Blocking threads cost a stack and a kernel task each; a pending async receive costs a small object on the heap.";
         }
     }
 

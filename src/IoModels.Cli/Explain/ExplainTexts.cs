@@ -4,13 +4,16 @@ namespace IoModels.Cli.Explain;
 
 /// <summary>
 /// The teaching texts of <c>iomodels explain</c>: an overview and one text per model, in English and
-/// Chinese, kept as plain-text files beside this class (Explain/MODEL.LANG.txt) and embedded in the
+/// Chinese, and a bilingual glossary of their terms, kept as plain-text files beside this class (Explain/MODEL.LANG.txt) and embedded in the
 /// executable. They do not depend on which engines this build registered.
 /// </summary>
 internal static class ExplainTexts
 {
     /// <summary>The overview's name among the texts.</summary>
     public const string Overview = "overview";
+
+    /// <summary>The glossary's name among the texts: each term in English and Chinese with a one-line definition.</summary>
+    public const string Glossary = "glossary";
 
     /// <summary>Every model the texts explain, in teaching order (Stevens' five, then the two extras).</summary>
     public static IReadOnlyList<string> Models { get; } = ["blocking", "nonblocking", "select", "epoll", "signal", "async", "uring"];

@@ -83,13 +83,18 @@ public sealed class DemoTests
                 Assert.Contains(DemoContext.F(n["spin_cpu_percent"], "0") + "% of a core", result.Conclusion, StringComparison.Ordinal);
                 break;
             case "select-vs-epoll":
-                Assert.True(n["select_scanned_per_wait"] >= n["idle_clients"], $"select scanned {n["select_scanned_per_wait"]} per wait with {n["idle_clients"]} idle clients");
-                Assert.True(n["epoll_ready_per_wait"] < n["select_scanned_per_wait"]);
-                Assert.True(n["epoll_waits"] > 0 && n["select_waits"] > 0);
-                Assert.Contains(DemoContext.F(n["select_scanned_per_wait"], "0") + " sockets", result.Conclusion, StringComparison.Ordinal);
+                for (int i = 0; i < 3; i++)
+                {
+                    Assert.True(n[$"select_scanned_per_wait_{i}"] >= n[$"idle_clients_{i}"], $"select scanned {n[$"select_scanned_per_wait_{i}"]} per wait with {n[$"idle_clients_{i}"]} idle clients");
+                    Assert.True(n[$"epoll_waits_{i}"] > 0 && n[$"select_waits_{i}"] > 0);
+                }
+
+                Assert.True(n["select_scanned_per_wait_per_1000"] >= 900, $"select's scan grew by {n["select_scanned_per_wait_per_1000"]} per 1,000 idle clients");
+                Assert.True(n["epoll_ready_per_wait_per_1000"] < n["select_scanned_per_wait_per_1000"] / 100);
+                Assert.Contains("+" + DemoContext.F(n["select_scanned_per_wait_per_1000"], "0") + " per 1,000 idle clients", result.Conclusion, StringComparison.Ordinal);
                 if (ModelRegistry.Find("signal") is { IsSupported: true })
                 {
-                    Assert.True(n["signal_scanned_per_wait"] >= n["idle_clients"], $"signal tried {n["signal_scanned_per_wait"]} sockets per signal with {n["idle_clients"]} idle clients");
+                    Assert.True(n["signal_scanned_per_wait"] >= n["signal_idle_clients"], $"signal tried {n["signal_scanned_per_wait"]} sockets per signal with {n["signal_idle_clients"]} idle clients");
                     Assert.Contains("tried " + DemoContext.F(n["signal_scanned_per_wait"], "0") + " sockets per signal", result.Conclusion, StringComparison.Ordinal);
                 }
 
@@ -104,6 +109,34 @@ public sealed class DemoTests
                 break;
         }
     }
+
+    [SkippableTheory, MemberData(nameof(Scenarios))]
+    public async Task Each_scenario_narrates_and_concludes_in_chinese_with_lang_zh(string name)
+    {
+        IDemoScenario scenario = DemoCatalog.Find(name)!;
+        foreach (string model in scenario.Models)
+        {
+            Skip.IfNot(ModelRegistry.Find(model) is { IsSupported: true }, $"the {model} model cannot run in this build or on this OS");
+        }
+
+        var output = new StringWriter();
+        DemoResult result = await DemoCommand.RunScenarioAsync(scenario, new DemoContext(output, SmallScale, "zh"), CancellationToken.None)
+            .WithTimeout(TimeSpan.FromSeconds(60));
+        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.True(CjkCount(l) > 0, $"a narration line in English: {l}"));
+        Assert.True(CjkCount(scenario.Title("zh")) > 5, scenario.Title("zh"));
+
+        DemoResult failed = scenario.Judge(Contradict(name, result.Numbers), "zh");
+        Assert.Null(failed.Conclusion);
+        Assert.All(failed.Failures, f => Assert.True(CjkCount(f) > 0, $"an English failure: {f}"));
+
+        Skip.If(result.Conclusion is null && name == "busy-poll", $"this machine's load hid the CPU difference: {string.Join("; ", result.Failures)}");
+        Assert.True(result.Conclusion is not null, $"no conclusion: {string.Join("; ", result.Failures)}");
+        Assert.True(CjkCount(result.Conclusion) > 40, result.Conclusion);
+    }
+
+    private static int CjkCount(string text) => text.Count(c => c is >= '\u4E00' and <= '\u9FFF');
 
     /// <summary>A run's numbers with the measurement each scenario's claim rests on made to fail.</summary>
     private static Dictionary<string, double> Contradict(string scenario, IReadOnlyDictionary<string, double> measured)
@@ -121,7 +154,11 @@ public sealed class DemoTests
                 n["sleep_cpu_percent"] = n["spin_cpu_percent"]; // sleeping saved nothing
                 break;
             case "select-vs-epoll":
-                n["select_scanned_per_wait"] = 1; // select did not scan the idle clients
+                for (int i = 0; i < 3; i++)
+                {
+                    n[$"epoll_ready_per_wait_{i}"] = n[$"idle_clients_{i}"]; // epoll's events grew with the idle clients as select's scan did
+                }
+
                 break;
             case "threads-vs-async":
                 n["async_engine_threads"] = n["clients"];
@@ -132,6 +169,89 @@ public sealed class DemoTests
         }
 
         return n;
+    }
+
+    /// <summary>A select-vs-epoll run like one measured on the 2-core test machine (100, 1,000, 5,000 idle clients).</summary>
+    private static Dictionary<string, double> SelectVsEpollRun()
+    {
+        var n = new Dictionary<string, double> { ["round_trips"] = 500 };
+        double[] idle = [100, 1000, 5000];
+        double[] selectCpu = [174, 1257, 6410];
+        double[] epollCpu = [80, 108, 44];
+        for (int i = 0; i < idle.Length; i++)
+        {
+            n[$"idle_clients_{i}"] = idle[i];
+            n[$"select_waits_{i}"] = 1000;
+            n[$"select_scanned_per_wait_{i}"] = idle[i] + 2; // the idle clients, the busy one and the listener
+            n[$"select_ready_per_wait_{i}"] = 1;
+            n[$"select_round_trip_us_{i}"] = selectCpu[i] * 0.8;
+            n[$"select_cpu_us_per_round_trip_{i}"] = selectCpu[i];
+            n[$"epoll_waits_{i}"] = 500;
+            n[$"epoll_scanned_per_wait_{i}"] = 0;
+            n[$"epoll_ready_per_wait_{i}"] = 1;
+            n[$"epoll_round_trip_us_{i}"] = 40;
+            n[$"epoll_cpu_us_per_round_trip_{i}"] = epollCpu[i];
+        }
+
+        return n;
+    }
+
+    [Fact]
+    public void Select_vs_epoll_concludes_from_the_slopes_and_says_cpu_only_when_the_run_separated_it()
+    {
+        IDemoScenario scenario = DemoCatalog.Find("select-vs-epoll")!;
+        DemoResult result = scenario.Judge(SelectVsEpollRun());
+        Assert.True(result.Conclusion is not null, string.Join("; ", result.Failures));
+        Assert.Contains("102, 1002 and 5002 sockets scanned per wait with 100, 1000 and 5000 idle clients, +1000 per 1,000 idle clients", result.Conclusion, StringComparison.Ordinal);
+        Assert.Contains("events per wait: 0 per 1,000 idle clients", result.Conclusion, StringComparison.Ordinal);
+        Assert.Contains("CPU per round trip changed by +1277.4 µs per 1,000 idle clients with select and by -10 µs", result.Conclusion, StringComparison.Ordinal);
+        Assert.Equal(1000, result.Numbers["select_scanned_per_wait_per_1000"], 6);
+
+        Dictionary<string, double> blurred = SelectVsEpollRun();
+        for (int i = 0; i < 3; i++)
+        {
+            blurred[$"epoll_cpu_us_per_round_trip_{i}"] = blurred[$"select_cpu_us_per_round_trip_{i}"];
+        }
+
+        string? conclusion = scenario.Judge(blurred).Conclusion;
+        Assert.NotNull(conclusion);
+        Assert.Contains("so this run concludes nothing about CPU", conclusion, StringComparison.Ordinal);
+        Assert.DoesNotContain("changed by", conclusion, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("select's scan did not grow")]
+    [InlineData("epoll's events grew like select's scan")]
+    [InlineData("two sizes were the same")]
+    [InlineData("epoll never waited at one size")]
+    [InlineData("select skipped idle sockets")]
+    public void Select_vs_epoll_concludes_nothing_when_a_measurement_fails(string failure)
+    {
+        Dictionary<string, double> n = SelectVsEpollRun();
+        switch (failure)
+        {
+            case "select's scan did not grow":
+                n["select_scanned_per_wait_0"] = n["select_scanned_per_wait_1"] = n["select_scanned_per_wait_2"];
+                break;
+            case "epoll's events grew like select's scan":
+                n["epoll_ready_per_wait_0"] = 100;
+                n["epoll_ready_per_wait_1"] = 1000;
+                n["epoll_ready_per_wait_2"] = 4000;
+                break;
+            case "two sizes were the same":
+                n["idle_clients_2"] = n["idle_clients_1"];
+                break;
+            case "epoll never waited at one size":
+                n["epoll_waits_1"] = 0;
+                break;
+            case "select skipped idle sockets":
+                n["select_scanned_per_wait_2"] = 4000;
+                break;
+        }
+
+        DemoResult result = DemoCatalog.Find("select-vs-epoll")!.Judge(n);
+        Assert.Null(result.Conclusion);
+        Assert.NotEmpty(result.Failures);
     }
 
     [Fact]
@@ -152,6 +272,14 @@ public sealed class DemoTests
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("Conclusion: With one worker, B waited ", stdout, StringComparison.Ordinal);
+
+        (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05", "--lang", "zh");
+        Assert.True(exitCode == 0, stderr);
+        Assert.Contains("结论：只有一个工作线程时，B 为一次回显等了 ", stdout, StringComparison.Ordinal);
+
+        (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--lang", "fr");
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--lang must be en or zh, not 'fr'", stderr, StringComparison.Ordinal);
 
         (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "teleport");
         Assert.Equal(2, exitCode);

@@ -14,8 +14,10 @@ public sealed partial class ExplainTests
 {
     public static TheoryData<string, string> ModelsAndLanguages => InEveryLanguage(ExplainTexts.Models);
 
-    /// <summary>Every text: the models and the overview.</summary>
-    public static TheoryData<string, string> TopicsAndLanguages => InEveryLanguage(ExplainTexts.Models.Append(ExplainTexts.Overview));
+    /// <summary>Every text: the models, the overview and the glossary.</summary>
+    public static TheoryData<string, string> TopicsAndLanguages => InEveryLanguage(AllTopics);
+
+    private static IEnumerable<string> AllTopics => ExplainTexts.Models.Append(ExplainTexts.Overview).Append(ExplainTexts.Glossary);
 
     [Fact]
     public void The_seven_models_are_explained_whether_or_not_this_build_registers_them()
@@ -88,7 +90,7 @@ public sealed partial class ExplainTests
     {
         RootCommand root = RootCommandFactory.Create(); // the parser Program.Main runs
         int checkedCommands = 0;
-        foreach (string topic in ExplainTexts.Models.Append(ExplainTexts.Overview))
+        foreach (string topic in AllTopics)
         {
             foreach (string language in ExplainTexts.Languages)
             {
@@ -164,7 +166,60 @@ public sealed partial class ExplainTests
         Assert.Equal(2, exitCode);
         Assert.Equal(string.Empty, stdout);
         string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring", line);
+        Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring (and glossary)", line);
+    }
+
+    [Fact]
+    public void The_glossary_pairs_the_same_terms_in_both_languages()
+    {
+        (string First, string Second)[] english = GlossaryTerms("en");
+        (string First, string Second)[] chinese = GlossaryTerms("zh");
+        Assert.True(english.Length >= 25, $"the glossary has only {english.Length} terms");
+        Assert.Equal(english.Select(t => (t.Second, t.First)), chinese); // en lists "english / 中文", zh "中文 / english"
+        Assert.All(english, t => Assert.Equal(0, CjkCount(t.First)));
+        Assert.All(chinese, t => Assert.Equal(0, CjkCount(t.Second)));
+    }
+
+    [Fact]
+    public void Every_chinese_term_of_the_glossary_is_one_the_chinese_texts_use()
+    {
+        string[] texts = [.. ExplainTexts.Models.Append(ExplainTexts.Overview).Select(t => ExplainTexts.Get(t, "zh"))];
+        foreach ((string term, _) in GlossaryTerms("zh"))
+        {
+            Assert.True(texts.Any(text => text.Contains(term, StringComparison.Ordinal)),
+                $"the glossary defines '{term}', which no Chinese explain text uses: use the texts' word or add it to them");
+        }
+    }
+
+    [Theory]
+    [InlineData("en", "half-close / 半关闭")]
+    [InlineData("zh", "半关闭 / half-close")]
+    public async Task Explain_glossary_prints_the_glossary_in_either_language(string language, string entry)
+    {
+        var output = new StringWriter();
+        ParseResult parsed = RootCommandFactory.Create().Parse(["explain", "GLOSSARY", "--lang", language]);
+        Assert.Empty(parsed.Errors);
+        int exitCode = await parsed.InvokeAsync(new InvocationConfiguration { Output = output, EnableDefaultExceptionHandler = false });
+        Assert.Equal(0, exitCode);
+        Assert.Equal(ExplainTexts.Get(ExplainTexts.Glossary, language), output.ToString());
+        Assert.Contains("\n  " + entry + "\n      ", output.ToString().ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    /// <summary>The glossary's entries: a line "  term / 术语" (or "  术语 / term") followed by a definition indented six.</summary>
+    private static (string First, string Second)[] GlossaryTerms(string language)
+    {
+        string[] lines = ExplainTexts.Get(ExplainTexts.Glossary, language).ReplaceLineEndings("\n").Split('\n');
+        var terms = new List<(string, string)>();
+        for (int i = 0; i + 1 < lines.Length; i++)
+        {
+            Match entry = Regex.Match(lines[i], "^  (\\S.*?) / (\\S.*)$");
+            if (entry.Success && lines[i + 1].StartsWith("      ", StringComparison.Ordinal) && lines[i + 1].Trim().Length > 0)
+            {
+                terms.Add((entry.Groups[1].Value, entry.Groups[2].Value));
+            }
+        }
+
+        return [.. terms];
     }
 
     private static TheoryData<string, string> InEveryLanguage(IEnumerable<string> topics)
