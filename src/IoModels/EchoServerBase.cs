@@ -276,7 +276,13 @@ public abstract partial class EchoServerBase : IEchoServer
     /// </summary>
     protected long Admit(EndPoint? remote)
     {
-        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections || Stopping)
+        if (Stopping)
+        {
+            Statistics.Increment(EchoCounter.ConnectionsRejected); // accepted just as stop began: closed at once, and not a limit refusal
+            return 0;
+        }
+
+        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections)
         {
             Refused(remote, Options.MaxConnections);
             return 0;

@@ -26,8 +26,6 @@ public sealed class ProcessLimits
     /// </summary>
     public const int MappingReserve = 2048;
 
-    /// <summary>Descriptors left for the runtime (a thread start holds a few for a moment), as the accept loops keep.</summary>
-    public const int DescriptorReserve = 64;
 
     private ProcessLimits(IReadOnlyList<ProcessLimit> limits, string? unreadReason)
     {
@@ -75,11 +73,17 @@ public sealed class ProcessLimits
                 $"vm.max_map_count {maxMaps} at about {MappingsPerThread} mappings per thread, {mapped} mapped now and {MappingReserve} kept for the runtime"));
         }
 
-        if (Interop.Resource.SoftLimit(Interop.Resource.RLIMIT_NOFILE) is { } nofile)
+        // Below the smallest limit a server runs under, serve refuses to start at all (exit 4, naming
+        // the limit): no per-option bound is stated then, so that refusal is the one line shown.
+        if (Interop.Resource.SoftLimit(Interop.Resource.RLIMIT_NOFILE) is { } nofile && nofile >= DescriptorHeadroom.MinimumLimit)
         {
+            // The reserve the accept loops keep (scaled with the limit), so a bound never promises what
+            // the engine would then refuse to use. Options are checked before the engine starts, and the
+            // runtime opens some more while it starts: a value right at the bound may still fail then.
             long open = CountOpenDescriptors();
-            limits.Add(Remaining(ProcessResource.Descriptors, nofile, open, DescriptorReserve,
-                $"RLIMIT_NOFILE (ulimit -n) {nofile}, {open} open now and {DescriptorReserve} kept for the runtime"));
+            int reserve = DescriptorHeadroom.ReserveFor(nofile);
+            limits.Add(Remaining(ProcessResource.Descriptors, nofile, open, reserve,
+                $"RLIMIT_NOFILE (ulimit -n) {nofile}, {open} open now and {reserve} kept for the runtime"));
         }
 
         return new(limits, null);
