@@ -9,8 +9,9 @@ namespace IoModels;
 /// <remarks>
 /// Life cycle: construct (nothing is bound yet) → <see cref="Start"/> (binds and listens, throws
 /// <see cref="System.Net.Sockets.SocketException"/> if the address is in use or not available) →
-/// serve → <see cref="StopAsync"/> (stops accepting, closes every connection, joins every thread the
-/// engine started) → dispose. Stop and dispose are idempotent.
+/// serve → <see cref="StopAsync"/> (stops accepting and reading, drains every connection: its echoes
+/// sent, then FIN; resets what is left at <see cref="EchoServerOptions.DrainTimeout"/>; joins every
+/// thread the engine started) → dispose. Stop and dispose are idempotent.
 /// </remarks>
 public interface IEchoServer : IAsyncDisposable
 {
@@ -28,7 +29,9 @@ public interface IEchoServer : IAsyncDisposable
     void Start();
 
     /// <summary>
-    /// Stops gracefully: no new connections, every open connection closed, every engine thread joined.
+    /// Stops gracefully: no new connections and no new reads; every byte already read is echoed and each
+    /// connection closed with FIN once its client closes too; what is still open at the drain deadline is
+    /// reset (<see cref="EchoCounter.BytesNotEchoed"/> counts what that lost); every engine thread joined.
     /// If <paramref name="cancellationToken"/> fires first, the remaining threads are abandoned and the
     /// method returns; the threads are background threads and die with the process.
     /// </summary>
