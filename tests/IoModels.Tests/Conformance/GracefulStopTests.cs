@@ -26,7 +26,14 @@ public sealed class GracefulStopTests
             }
 
             // Every client is mid-stream: echoes have come back to each, and more is on the way.
-            await TaskTimeoutExtensions.Eventually(() => clients.All(c => c.Received >= 32 * 1024), "every client has had 32 KiB of echo");
+            try
+            {
+                await TaskTimeoutExtensions.Eventually(() => clients.All(c => c.Received >= 32 * 1024), "every client has had 32 KiB of echo");
+            }
+            catch (TimeoutException exception) // say where each client got to: the failure this wait is for
+            {
+                throw new TimeoutException($"{exception.Message} ({string.Join("; ", clients.Select(c => c.State))}; server: {Counters(server)})", exception);
+            }
 
             await server.Server.StopAsync().WithTimeout(TimeSpan.FromSeconds(20));
             await Task.WhenAll(clients.Select(c => c.Finished)).WithTimeout();
@@ -113,7 +120,12 @@ public sealed class GracefulStopTests
     {
         private readonly Socket _socket;
         private readonly CancellationTokenSource _stopSending = new();
+        /// <summary>Bytes sent and not yet echoed at most: a streaming client, not a flood (the stalled-reader test is the flood).</summary>
+        private const long MaxInFlight = 256 * 1024;
+
+        private readonly SemaphoreSlim _progress = new(0);
         private long _received;
+        private long _sent;
 
         private StreamingClient(Socket socket, int seed)
         {
@@ -132,6 +144,9 @@ public sealed class GracefulStopTests
         public SocketError? EndError { get; private set; }
 
         public Task Finished { get; private set; } = Task.CompletedTask;
+
+        /// <summary>For a failure message: how far this client got and how it ended, if it did.</summary>
+        public string State => $"client {Seed}: {Received} received, sent {Interlocked.Read(ref _sent)}, fin {EndedWithFin}, error {EndError}, {Finished.Status} {Finished.Exception?.GetBaseException().Message}";
 
         public static async Task<StreamingClient> StartAsync(System.Net.IPEndPoint endPoint, int seed)
         {
@@ -171,6 +186,11 @@ public sealed class GracefulStopTests
                 // No cancellation token: a draining server reads (and discards) what we send, so each send completes.
                 while (!_stopSending.IsCancellationRequested)
                 {
+                    while (Interlocked.Read(ref _sent) - Received > MaxInFlight && !_stopSending.IsCancellationRequested)
+                    {
+                        await _progress.WaitAsync(TimeSpan.FromMilliseconds(100)); // released by each receive; the timeout re-checks for stop
+                    }
+
                     for (int i = 0; i < chunk.Length; i++)
                     {
                         chunk[i] = Reference.StreamByte(position + i, Seed);
@@ -178,6 +198,7 @@ public sealed class GracefulStopTests
 
                     int sent = await _socket.SendAsync(chunk, SocketFlags.None).WithTimeout();
                     position += sent; // a short send only happens as the socket ends; the rest is never checked
+                    Interlocked.Add(ref _sent, sent);
                     if (sent < chunk.Length)
                     {
                         return;
@@ -216,6 +237,7 @@ public sealed class GracefulStopTests
 
                     position += n;
                     Interlocked.Add(ref _received, n);
+                    _progress.Release();
                 }
             }
             catch (SocketException exception)
@@ -233,6 +255,7 @@ public sealed class GracefulStopTests
             _stopSending.Cancel();
             _socket.Dispose();
             _stopSending.Dispose();
+            _progress.Dispose();
         }
     }
 }
