@@ -158,15 +158,15 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
                 Trace.Record(TraceEvent.ReceiveWaiting, id);
                 int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
                 Trace.Record(TraceEvent.ReceiveReturned, id, received);
-                if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled && !Stopping)
+                if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled)
                 {
-                    if (IdleLook(client, ref lastActive, ref unsentSample, echoPending: false) is { } idle)
+                    if (!Stopping && IdleLook(client, ref lastActive, ref unsentSample, echoPending: false) is { } idle)
                     {
                         reason = idle;
                         break;
                     }
 
-                    continue; // not idle (or a slow reader emptied our send queue meanwhile): wait again
+                    continue; // not idle, or stopping (the top of the loop drains: the drain deadline applies, not the idle rule)
                 }
 
                 if (error != SocketError.Success)
@@ -255,9 +255,9 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
         {
             Statistics.Increment(EchoCounter.SendCalls);
             int sent = client.Send(data[total..], SocketFlags.None, out error); // blocks while the client's window is full
-            if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled && !Stopping)
+            if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled)
             {
-                if (IdleLook(client, ref lastActive, ref unsentSample, echoPending: true) is not null)
+                if (!Stopping && IdleLook(client, ref lastActive, ref unsentSample, echoPending: true) is not null)
                 {
                     error = SocketError.TimedOut;
                     break;
