@@ -150,6 +150,7 @@ internal static class Dashboard
         table.AddColumn(new TableColumn("bytes in").RightAligned());
         table.AddColumn(new TableColumn("bytes out").RightAligned());
         table.AddColumn("state");
+        table.AddColumn(new TableColumn("idle").RightAligned());
         foreach (ConnectionSnapshot connection in connections)
         {
             table.AddRow(
@@ -157,7 +158,8 @@ internal static class Dashboard
                 Markup.Escape(connection.Remote?.ToString() ?? "?"),
                 connection.BytesIn.ToString("N0", s_invariant),
                 connection.BytesOut.ToString("N0", s_invariant),
-                connection.Activity == ConnectionActivity.Sending ? "sending the echo" : "waiting for data");
+                Describe(connection.Activity),
+                connection.IdleFor.TotalSeconds.ToString("0.0", s_invariant) + " s");
         }
 
         table.Caption(total > connections.Count
@@ -165,6 +167,15 @@ internal static class Dashboard
             : string.Create(s_invariant, $"{total} connections"));
         return table;
     }
+
+    /// <summary>A connection's state in words.</summary>
+    internal static string Describe(ConnectionActivity activity) => activity switch
+    {
+        ConnectionActivity.Sending => "sending the echo",
+        ConnectionActivity.Finishing => "client done, last echoes",
+        ConnectionActivity.Draining => "stopping: FIN sent",
+        _ => "waiting for data",
+    };
 
     /// <summary>The model's key counters first (bold), then the always-useful ones, then anything else that moved.</summary>
     private static IEnumerable<EchoCounter> CountersToShow(ModelInfo model, StatisticsSnapshot now)

@@ -60,11 +60,11 @@ public sealed partial class AsyncEchoServer
         try
         {
             long now = Environment.TickCount64;
-            foreach (ConnectionTable.Entry connection in _listing.Entries)
+            foreach (FlowConnection connection in Connections.Entries.OfType<FlowConnection>())
             {
                 long lastActive = connection.LastActive;
                 int sample = connection.UnsentSample;
-                IdleVerdict verdict = Idle.Check(lastActive, now, connection.Socket!, connection.Activity == ConnectionActivity.Sending, ref sample);
+                IdleVerdict verdict = Idle.Check(lastActive, now, connection.Socket, connection.Activity == ConnectionActivity.Sending, ref sample);
                 connection.UnsentSample = sample;
                 if (verdict == IdleVerdict.Moved)
                 {
@@ -75,11 +75,11 @@ public sealed partial class AsyncEchoServer
                     connection.StalledAtIdle = verdict == IdleVerdict.Stalled;
                     if (connection.StalledAtIdle)
                     {
-                        SocketSetup.Abort(connection.Socket!);
+                        SocketSetup.Abort(connection.Socket);
                     }
                     else
                     {
-                        SocketSetup.ShutdownBothQuietly(connection.Socket!);
+                        SocketSetup.ShutdownBothQuietly(connection.Socket);
                     }
                 }
             }
@@ -93,11 +93,11 @@ public sealed partial class AsyncEchoServer
     protected override void BeginDrain()
     {
         // A connection waiting in its zero-byte receive holds no echo: FIN it from here. One that is echoing does it itself.
-        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        foreach (FlowConnection connection in Connections.Entries.OfType<FlowConnection>())
         {
             if (connection.TryShut())
             {
-                SocketSetup.ShutdownSendQuietly(connection.Socket!);
+                SocketSetup.ShutdownSendQuietly(connection.Socket);
             }
         }
     }
@@ -110,9 +110,9 @@ public sealed partial class AsyncEchoServer
         }
 
         // The drain deadline: a reset for what is left; the pending operation then reports the close.
-        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        foreach (FlowConnection connection in Connections.Entries.OfType<FlowConnection>())
         {
-            SocketSetup.Abort(connection.Socket!);
+            SocketSetup.Abort(connection.Socket);
         }
 
         if (_acceptLoop is not null)

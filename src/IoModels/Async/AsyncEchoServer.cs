@@ -35,11 +35,8 @@ namespace IoModels.Async;
 ///    Then it reads and discards until the client closes (ConnectionTable.Entry.TryShut decides
 ///    which of the two does it, exactly once).
 /// </remarks>
-public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
+public sealed partial class AsyncEchoServer : EchoServerBase
 {
-    // One entry per connection, and nothing else per connection beyond its socket, its awaitable and
-    // its method's parked state: the entry serves the dashboard, the idle sweep and stop alike.
-    private readonly ConnectionTable _listing = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _serving; // connections whose ServeAsync has not finished; stop waits for zero
     private Timer? _idleTimer;
@@ -66,45 +63,31 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
         try
         {
             using var accept = new SocketAwaitableEventArgs();
-            var backoff = new AcceptBackoff();
-            var headroom = new DescriptorHeadroom(listener);
+            AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener); // the runtime needs descriptors to start pool threads
             while (!Stopping)
             {
-                if (headroom.IsLow())
+                AcceptDecision decision = acceptPolicy.BeforeAccept();
+                if (decision.Step == AcceptStep.Done)
                 {
-                    // Nearly out of descriptors: the runtime needs some to start pool threads, so wait, as on EMFILE.
-                    await Task.Delay(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
-                    continue;
+                    SocketResult result = await accept.AcceptAsync(listener);
+                    if (result.Succeeded)
+                    {
+                        acceptPolicy.Accepted();
+                        Adopt(accept.AcceptSocket!);
+                        continue;
+                    }
+
+                    decision = acceptPolicy.Failed(result.Error);
                 }
 
-                Statistics.Increment(EchoCounter.AcceptCalls);
-                SocketResult result = await accept.AcceptAsync(listener);
-                if (!result.Succeeded)
+                if (decision.Step == AcceptStep.Stop)
                 {
-                    if (Stopping || SocketErrors.IsAborted(result.Error))
-                    {
-                        return;
-                    }
-
-                    if (SocketErrors.IsResourceExhaustion(result.Error))
-                    {
-                        await Task.Delay(backoff.Fail(Log, Model, Statistics, result.Error));
-                    }
-                    else
-                    {
-                        EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(result.Error));
-                    }
-
-                    continue;
+                    return;
                 }
 
-                backoff.Succeeded();
-                Socket client = accept.AcceptSocket!;
-                long id = Admit(client);
-                if (id != 0)
+                if (decision.Step == AcceptStep.Pause)
                 {
-                    Interlocked.Increment(ref _serving);
-                    _ = ServeAsync(client, id); // never faults: ServeAsync reports its own bugs, and stop waits on _serving
+                    await Task.Delay(decision.Delay); // the clients stay queued in the kernel meanwhile
                 }
             }
         }
@@ -118,10 +101,22 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
         }
     }
 
+    /// <summary>Counts an accepted client in (or refuses it over the limit) and starts its flow, which nothing awaits.</summary>
+    private void Adopt(Socket client)
+    {
+        long id = Admit(client);
+        if (id != 0)
+        {
+            Interlocked.Increment(ref _serving);
+            _ = ServeAsync(client, id); // never faults: ServeAsync reports its own bugs, and stop waits on _serving
+        }
+    }
+
     private async Task ServeAsync(Socket client, long id)
     {
         EndPoint? remote = RemoteOf(client);
-        ConnectionTable.Entry listed = _listing.Add(id, remote, client);
+        var listed = new FlowConnection(id, remote, client); // for the dashboard, the idle sweep and stop
+        Track(listed);
         await Task.Yield(); // leave the accept loop's thread at once; everything below is this connection's
         using var operation = new SocketAwaitableEventArgs();
         long bytesIn = 0, bytesOut = 0, unsent = 0;
@@ -190,7 +185,6 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
                     int count = received.BytesTransferred;
                     bytesIn += count;
                     listed.Received(count);
-                    listed.Activity = ConnectionActivity.Sending;
                     Statistics.Add(EchoCounter.BytesIn, count);
                     Statistics.Add(EchoCounter.BufferedBytes, count);
                     listed.Touch();
@@ -214,7 +208,6 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
 
                     bytesOut += sent;
                     listed.Sent(sent);
-                    listed.Activity = ConnectionActivity.WaitingForData;
                     Statistics.Add(EchoCounter.BytesOut, sent);
                     Statistics.Add(EchoCounter.BufferedBytes, -count);
                     listed.Touch();
@@ -254,7 +247,7 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
         }
         finally
         {
-            _listing.Remove(id);
+            Connections.Remove(id); // first: stop must not abort a socket that is being closed here
             SocketSetup.CloseQuietly(client);
             CloseReason idle = listed.StalledAtIdle ? CloseReason.IdleStalled : CloseReason.IdleTimeout;
             Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? idle : reason, unsent);
@@ -264,8 +257,4 @@ public sealed partial class AsyncEchoServer : EchoServerBase, IConnectionListing
             }
         }
     }
-
-    public int ListedConnections => _listing.Count;
-
-    public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 }

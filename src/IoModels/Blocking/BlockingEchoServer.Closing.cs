@@ -68,11 +68,11 @@ public sealed partial class BlockingEchoServer
     protected override void BeginDrain()
     {
         // A thread blocked in Receive holds no echo: FIN it from here. One that is echoing does it itself.
-        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        foreach (FlowConnection connection in Connections.Entries.OfType<FlowConnection>())
         {
             if (connection.TryShut())
             {
-                SocketSetup.ShutdownSendQuietly(connection.Socket!);
+                SocketSetup.ShutdownSendQuietly(connection.Socket);
             }
         }
     }
@@ -80,9 +80,9 @@ public sealed partial class BlockingEchoServer
     protected override Task StopCoreAsync()
     {
         // The drain deadline: a reset for what is left. Closing a socket wakes the thread blocked on it with an aborted call.
-        foreach (ConnectionTable.Entry connection in _listing.Entries)
+        foreach (FlowConnection connection in Connections.Entries.OfType<FlowConnection>())
         {
-            SocketSetup.Abort(connection.Socket!);
+            SocketSetup.Abort(connection.Socket);
         }
 
         return Task.CompletedTask;

@@ -26,7 +26,7 @@ namespace IoModels.Blocking;
 ///    way the thread then reads and discards until the client closes (ConnectionTable.Entry's
 ///    TryShut decides which of the two does it, exactly once).
 /// </remarks>
-public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionListing
+public sealed partial class BlockingEchoServer : EchoServerBase
 {
     /// <summary>
     /// Stack reserved per connection thread. The default (8 MiB on Linux) is only reserved, not
@@ -34,8 +34,6 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
     /// loop below needs a few hundred bytes of stack.
     /// </summary>
     private const int ConnectionThreadStackSize = 256 * 1024;
-
-    private readonly ConnectionTable _listing = new(); // every open connection: for the dashboard, and for stop to close
 
     public BlockingEchoServer(EchoServerOptions options)
         : base("blocking", options)
@@ -59,40 +57,14 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
 
     private void AcceptLoop(Socket listener, bool serveOnThisThread)
     {
-        var backoff = new AcceptBackoff();
-        var headroom = new DescriptorHeadroom(listener);
+        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener); // one per accepting thread: each backs off on its own
         while (!Stopping)
         {
-            if (headroom.IsLow())
+            if (AcceptOne(listener, acceptPolicy) is not { } client)
             {
-                // Nearly out of descriptors: a new thread needs some, so wait for clients to leave, as on EMFILE.
-                Thread.Sleep(backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
-                continue;
+                continue; // paused, skipped, or stopping (then the loop ends)
             }
 
-            Statistics.Increment(EchoCounter.AcceptCalls);
-            Socket client;
-            Trace.Record(TraceEvent.AcceptWaiting);
-            try
-            {
-                client = listener.Accept(); // blocks until a client has connected
-            }
-            catch (Exception exception) when (Stopping && SocketErrors.IsAborted(exception))
-            {
-                return; // the listener was closed: the server is stopping
-            }
-            catch (SocketException exception) when (SocketErrors.IsResourceExhaustion(exception.SocketErrorCode))
-            {
-                Thread.Sleep(backoff.Fail(Log, Model, Statistics, exception.SocketErrorCode));
-                continue;
-            }
-            catch (SocketException exception) when (SocketErrors.IsTransientAcceptFailure(exception.SocketErrorCode))
-            {
-                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(exception.SocketErrorCode));
-                continue;
-            }
-
-            backoff.Succeeded();
             long id = Admit(client);
             if (id == 0)
             {
@@ -116,10 +88,41 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
                     EndPoint? remote = RemoteOf(client);
                     SocketSetup.CloseQuietly(client);
                     Closed(id, remote, 0, 0, CloseReason.Reset);
-                    Thread.Sleep(backoff.Fail(Log, Model, Statistics, SocketError.NoBufferSpaceAvailable));
+                    Thread.Sleep(acceptPolicy.Exhausted(SocketError.NoBufferSpaceAvailable).Delay);
                 }
             }
         }
+    }
+
+    /// <summary>Blocks in accept under the shared policy; null when nobody was taken (after a pause it asked for, or while stopping).</summary>
+    private Socket? AcceptOne(Socket listener, AcceptPolicy policy)
+    {
+        AcceptDecision decision = policy.BeforeAccept(); // nearly out of descriptors: a new thread needs some
+        if (decision.Step == AcceptStep.Done)
+        {
+            Trace.Record(TraceEvent.AcceptWaiting);
+            try
+            {
+                Socket client = listener.Accept(); // blocks until a client has connected
+                policy.Accepted();
+                return client;
+            }
+            catch (SocketException exception)
+            {
+                decision = policy.Failed(exception.SocketErrorCode);
+            }
+            catch (ObjectDisposedException) when (Stopping)
+            {
+                return null; // expected: stop closed the listener under the blocked call
+            }
+        }
+
+        if (decision.Step == AcceptStep.Pause)
+        {
+            Thread.Sleep(decision.Delay); // the clients stay queued in the kernel until descriptors or threads free up
+        }
+
+        return null;
     }
 
     private void Serve(Socket client, long id)
@@ -132,9 +135,10 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
         }
 
         EndPoint? remote = RemoteOf(client);
-        ConnectionTable.Entry listed = _listing.Add(id, remote, client);
+        var listed = new FlowConnection(id, remote, client);
+        Track(listed);
         byte[] buffer = new byte[Options.BufferSize];
-        long bytesIn = 0, bytesOut = 0, unsent = 0;
+        long unsent = 0;
         long lastActive = Environment.TickCount64;
         int unsentSample = -1;
         CloseReason reason = CloseReason.ServerStopping;
@@ -190,20 +194,16 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
                     continue;
                 }
 
-                bytesIn += received;
                 listed.Received(received);
                 Statistics.Add(EchoCounter.BytesIn, received);
                 Statistics.Add(EchoCounter.BufferedBytes, received);
                 AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, received));
 
-                listed.Activity = ConnectionActivity.Sending;
                 unsent = received;
                 int sent = SendAll(client, buffer.AsSpan(0, received), ref lastActive, ref unsentSample, out error);
                 unsent = received - sent;
                 listed.Sent(sent);
-                listed.Activity = ConnectionActivity.WaitingForData;
                 listed.EndEcho();
-                bytesOut += sent;
                 Statistics.Add(EchoCounter.BytesOut, sent);
                 Statistics.Add(EchoCounter.BufferedBytes, -received);
                 if (error != SocketError.Success)
@@ -228,7 +228,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
         }
         finally
         {
-            _listing.Remove(id);
+            Connections.Remove(id); // first: stop must not abort a socket that is being closed here
             if (reason == CloseReason.IdleStalled)
             {
                 SocketSetup.Abort(client); // the client stopped reading: a reset, not a FIN after echoes nobody reads
@@ -238,7 +238,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
                 SocketSetup.CloseQuietly(client);
             }
 
-            Closed(id, remote, bytesIn, bytesOut, reason, unsent);
+            Closed(listed, reason, unsent);
         }
     }
 
@@ -278,8 +278,4 @@ public sealed partial class BlockingEchoServer : EchoServerBase, IConnectionList
 
         return total;
     }
-
-    public int ListedConnections => _listing.Count;
-
-    public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => _listing.Snapshot(max);
 }

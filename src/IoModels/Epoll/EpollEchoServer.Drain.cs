@@ -21,7 +21,7 @@ public sealed unsafe partial class EpollEchoServer
     {
         loop.Draining = true;
         loop.CloseListener();
-        Connection?[] table = loop.Table;
+        EpollConnection?[] table = loop.Table;
         for (int fd = 0; fd < table.Length; fd++)
         {
             if (table[fd] is { } connection)
@@ -32,7 +32,7 @@ public sealed unsafe partial class EpollEchoServer
     }
 
     /// <summary>A ready connection while draining: send what is queued, then the drain step.</summary>
-    private void ServeDraining(EventLoop loop, Connection connection, Readiness events)
+    private void ServeDraining(EventLoop loop, EpollConnection connection, Readiness events)
     {
         if ((events & Readiness.Write) != 0 && !connection.Output.IsEmpty && !Flush(loop, connection))
         {
@@ -47,7 +47,7 @@ public sealed unsafe partial class EpollEchoServer
     /// client closes (close(2) with unread input would send a reset, not a FIN). Until then, only
     /// writability is watched.
     /// </summary>
-    private void DrainStep(EventLoop loop, Connection connection)
+    private void DrainStep(EventLoop loop, EpollConnection connection)
     {
         if (!connection.Output.IsEmpty)
         {
@@ -65,7 +65,7 @@ public sealed unsafe partial class EpollEchoServer
         {
             if (Shutdown(connection.Fd, SHUT_WR) != 0)
             {
-                Close(loop, connection, Lost("shutdown", Marshal.GetLastPInvokeError()));
+                Close(loop, connection, CloseReasonFor(ToSocketError(Marshal.GetLastPInvokeError()), "shutdown"));
                 return;
             }
 
@@ -75,10 +75,10 @@ public sealed unsafe partial class EpollEchoServer
         for (int reads = 0; _edgeTriggered || reads < DiscardReadsPerEvent; reads++)
         {
             nint received = Recv(connection.Fd, loop.Scratch, (nuint)loop.BufferSize, 0);
-            loop.ReceiveCalls++;
+            loop.Counters.Increment(EchoCounter.ReceiveCalls);
             if (received > 0)
             {
-                loop.BytesDiscarded += received;
+                loop.Counters.Add(EchoCounter.BytesDiscarded, received);
                 continue;
             }
 
@@ -91,13 +91,13 @@ public sealed unsafe partial class EpollEchoServer
             int errno = Marshal.GetLastPInvokeError();
             if (errno == EAGAIN)
             {
-                loop.WouldBlock++;
+                loop.Counters.Increment(EchoCounter.WouldBlock);
                 break;
             }
 
             if (errno != EINTR)
             {
-                Close(loop, connection, Lost("recv", errno));
+                Close(loop, connection, CloseReasonFor(ToSocketError(errno), "recv"));
                 return;
             }
         }

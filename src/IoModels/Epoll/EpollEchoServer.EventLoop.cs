@@ -15,16 +15,16 @@ public sealed partial class EpollEchoServer
         /// <summary>Initial size of the descriptor-indexed table; it doubles when a descriptor does not fit.</summary>
         private const int InitialTableSize = 1024;
 
-        private readonly Queue<Connection> _handedOver = new();
+        private readonly Queue<EpollConnection> _handedOver = new();
         private readonly byte[] _scratch;
         private bool _closedToHandovers;
 
         /// <summary>Takes ownership of <paramref name="listenerFd"/> (-1: none) and creates the kernel queue; closes both if that fails.</summary>
-        public EventLoop(int index, int listenerFd, IReadinessQueue queue, int bufferSize)
+        public EventLoop(int index, int listenerFd, IReadinessQueue queue, int bufferSize, AcceptPolicy acceptPolicy)
         {
             Index = index;
             ListenerFd = listenerFd;
-            Headroom = new DescriptorHeadroom(listenerFd);
+            AcceptPolicy = acceptPolicy;
             Queue = queue;
             try
             {
@@ -58,10 +58,8 @@ public sealed partial class EpollEchoServer
         /// <summary>When to watch the listener again after a back-off (Environment.TickCount64).</summary>
         public long AcceptResumeAt { get; set; }
 
-        public AcceptBackoff Backoff { get; } = new();
-
-        /// <summary>Keeps descriptors free for the runtime: accepting pauses, as on EMFILE, while it is low.</summary>
-        public DescriptorHeadroom Headroom { get; }
+        /// <summary>This loop's accept policy: its back-off and the descriptor reserve (a loop without a listener never asks).</summary>
+        public AcceptPolicy AcceptPolicy { get; }
 
         /// <summary>The receive buffer every connection of this loop shares: the echo normally leaves it at once.</summary>
         public byte* Scratch { get; }
@@ -69,37 +67,27 @@ public sealed partial class EpollEchoServer
         public int BufferSize { get; }
 
         /// <summary>Connections by descriptor: descriptors are small, dense integers, so an array is the fastest map.</summary>
-        public Connection?[] Table { get; private set; } = new Connection?[InitialTableSize];
+        public EpollConnection?[] Table { get; private set; } = new EpollConnection?[InitialTableSize];
 
         /// <summary>The time the last wait returned (Environment.TickCount64): one clock read per wait.</summary>
         public long Now { get; set; }
 
         public long NextIdleSweep { get; set; }
 
-        // Counted locally and added to the shared statistics once per wait: no shared cache line per call.
-        public long Waits;
-        public long WaitTimeouts;
-        public long ReadyEvents;
-        public long ReceiveCalls;
-        public long SendCalls;
-        public long WouldBlock;
-        public long BytesIn;
-        public long BytesOut;
-        public long AcceptCalls;
-        public long AcceptWouldBlock;
-        public long BytesDiscarded;
+        /// <summary>Counted by this loop alone and added to the shared statistics once per wait: no shared cache line per call.</summary>
+        public LocalCounters Counters { get; } = new();
 
-        public Connection? Find(int fd)
+        public EpollConnection? Find(int fd)
         {
-            Connection?[] table = Table;
+            EpollConnection?[] table = Table;
             return (uint)fd < (uint)table.Length ? table[fd] : null;
         }
 
-        public void Insert(Connection connection)
+        public void Insert(EpollConnection connection)
         {
             if (connection.Fd >= Table.Length)
             {
-                Connection?[] table = Table;
+                EpollConnection?[] table = Table;
                 Array.Resize(ref table, Math.Max(connection.Fd + 1, table.Length * 2));
                 Table = table;
             }
@@ -107,10 +95,10 @@ public sealed partial class EpollEchoServer
             Table[connection.Fd] = connection;
         }
 
-        public void Remove(Connection connection) => Table[connection.Fd] = null;
+        public void Remove(EpollConnection connection) => Table[connection.Fd] = null;
 
         /// <summary>From the accepting loop: queues a connection for this loop. False once this loop has ended.</summary>
-        public bool TryHandOver(Connection connection)
+        public bool TryHandOver(EpollConnection connection)
         {
             lock (_handedOver)
             {
@@ -126,7 +114,7 @@ public sealed partial class EpollEchoServer
             return true;
         }
 
-        public bool TryTakeHandedOver(out Connection? connection)
+        public bool TryTakeHandedOver(out EpollConnection? connection)
         {
             lock (_handedOver)
             {
@@ -135,12 +123,12 @@ public sealed partial class EpollEchoServer
         }
 
         /// <summary>Refuses further handovers and returns the connections handed over but not yet served.</summary>
-        public Connection[] CloseToHandovers()
+        public EpollConnection[] CloseToHandovers()
         {
             lock (_handedOver)
             {
                 _closedToHandovers = true;
-                Connection[] left = [.. _handedOver];
+                EpollConnection[] left = [.. _handedOver];
                 _handedOver.Clear();
                 return left;
             }

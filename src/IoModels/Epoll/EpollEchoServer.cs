@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using static IoModels.Interop.Libc;
@@ -51,6 +48,10 @@ namespace IoModels.Epoll;
 ///    stops reading, sends what is queued, then shuts each connection down with FIN (see
 ///    EpollEchoServer.Drain.cs); when all are closed or the drain deadline passes, it resets what
 ///    is left, closes its epoll instance, and ends.
+/// This file is the loop, the read and the interest; the write half (send at once, queue the rest,
+/// flush on EPOLLOUT) is EpollEchoServer.Send.cs. Accepting is in EpollEchoServer.Accept.cs,
+/// how connections end (close, idle, stop) in EpollEchoServer.Closing.cs and .Drain.cs, start-up in
+/// EpollEchoServer.Startup.cs; the accept policy, errno table and idle rule are the shared ones.
 /// On macOS and FreeBSD the same loop runs on kqueue (<see cref="KqueueReadinessQueue"/>): reading and
 /// writing are separate filters, and edge-triggered is EV_CLEAR.
 /// </remarks>
@@ -81,47 +82,11 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
         _edgeTriggered = Options.EdgeTriggered;
     }
 
-    /// <summary>On Linux with several loops, every loop has its own listener sharing the port.</summary>
-    protected override bool ReusePort => OperatingSystem.IsLinux() && Options.Loops > 1;
-
-    protected override void StartCore(Socket listener)
-    {
-        var loops = new List<EventLoop>(Options.Loops);
-        try
-        {
-            for (int i = 0; i < Options.Loops; i++)
-            {
-                int listenerFd = -1;
-                if (i == 0)
-                {
-                    listenerFd = TakeDescriptor(listener);
-                }
-                else if (OperatingSystem.IsLinux())
-                {
-                    using Socket extra = SocketSetup.CreateListener(Options with { EndPoint = LocalEndPoint }, reusePort: true);
-                    listenerFd = TakeDescriptor(extra);
-                }
-
-                loops.Add(new EventLoop(i, listenerFd, CreateQueue(listenerFd), Options.BufferSize));
-            }
-        }
-        catch
-        {
-            loops.ForEach(loop => loop.Dispose());
-            throw;
-        }
-
-        _loops = [.. loops];
-        foreach (EventLoop loop in _loops)
-        {
-            StartThread($"epoll-loop-{loop.Index}", () => Run(loop));
-        }
-    }
-
     /// <summary>The loop: wait, handle each ready socket, check the clocks, repeat until stopped.</summary>
     private void Run(EventLoop loop)
     {
         IReadinessQueue queue = loop.Queue;
+        LocalCounters counters = loop.Counters;
         loop.Now = Environment.TickCount64;
         loop.NextIdleSweep = loop.Now + Idle.SweepMilliseconds;
         try
@@ -130,25 +95,16 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
             {
                 int ready = queue.Wait(WaitTimeout(loop)); // the one blocking call
                 loop.Now = Environment.TickCount64;
-                loop.Waits++;
-                loop.ReadyEvents += ready;
+                counters.Increment(EchoCounter.Waits);
+                counters.Add(EchoCounter.ReadyEvents, ready);
+                counters.Add(EchoCounter.WaitTimeouts, ready == 0 ? 1 : 0);
                 Trace.Record(TraceEvent.EventsReturned, 0, ready, Statistics[EchoCounter.ConnectionsActive]);
-                if (ready == 0)
-                {
-                    loop.WaitTimeouts++;
-                }
-
                 for (int i = 0; i < ready; i++)
                 {
                     int fd = queue.FdAt(i);
                     if (fd == IReadinessQueue.WakeToken) // first: a loop without a listener has ListenerFd -1 too
                     {
-                        queue.AcknowledgeWake();
-                        AdoptHandedOver(loop);
-                        if (Stopping && !loop.Draining)
-                        {
-                            BeginDrain(loop);
-                        }
+                        OnWake(loop); // connections handed over, or stop
                     }
                     else if (fd == loop.ListenerFd)
                     {
@@ -169,29 +125,24 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
                     // Otherwise the connection was closed earlier in this batch: a stale event, dropped.
                 }
 
-                if (!loop.ListenerArmed && !loop.Draining && loop.Now >= loop.AcceptResumeAt)
-                {
-                    loop.Queue.Change(loop.ListenerFd, Readiness.None, Readiness.Read); // the back-off is over
-                    loop.ListenerArmed = true;
-                }
-
+                ResumeAcceptingWhenDue(loop);
                 if (Idle.Enabled && !loop.Draining && loop.Now >= loop.NextIdleSweep)
                 {
                     CloseIdle(loop);
                 }
 
-                PublishCounters(loop);
+                counters.FlushTo(Statistics);
             }
         }
         finally
         {
             CloseEverything(loop);
-            PublishCounters(loop);
+            counters.FlushTo(Statistics);
         }
     }
 
     /// <summary>A ready connection: first send what is queued (it may make room), then read.</summary>
-    private void Serve(EventLoop loop, Connection connection, Readiness events)
+    private void Serve(EventLoop loop, EpollConnection connection, Readiness events)
     {
         if ((events & Readiness.Write) != 0 && !connection.Output.IsEmpty && !Flush(loop, connection))
         {
@@ -210,7 +161,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
     /// Reads and echoes. Level-triggered: one recv, the kernel reports the rest. Edge-triggered: until
     /// EAGAIN. Returns false if the connection was closed.
     /// </summary>
-    private bool Receive(EventLoop loop, Connection connection)
+    private bool Receive(EventLoop loop, EpollConnection connection)
     {
         while (true)
         {
@@ -222,12 +173,12 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
             }
 
             nint received = Recv(connection.Fd, loop.Scratch, (nuint)room, 0);
-            loop.ReceiveCalls++;
+            loop.Counters.Increment(EchoCounter.ReceiveCalls);
             if (received > 0)
             {
                 int count = (int)received;
-                loop.BytesIn += count;
-                connection.BytesIn += count;
+                loop.Counters.Add(EchoCounter.BytesIn, count);
+                connection.Received(count);
                 connection.LastActive = loop.Now;
                 AsciiUpper.ToUpperInPlace(new Span<byte>(loop.Scratch, count));
                 if (!Echo(loop, connection, count))
@@ -261,120 +212,15 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
             int errno = Marshal.GetLastPInvokeError();
             if (errno == EAGAIN)
             {
-                loop.WouldBlock++;
+                loop.Counters.Increment(EchoCounter.WouldBlock);
                 connection.ReadPending = false;
                 return true;
             }
 
             if (errno != EINTR)
             {
-                Close(loop, connection, Lost("recv", errno));
+                Close(loop, connection, CloseReasonFor(ToSocketError(errno), "recv"));
                 return false;
-            }
-        }
-    }
-
-    /// <summary>Sends <paramref name="count"/> uppercased bytes from the scratch buffer; queues what the kernel did not take.</summary>
-    private bool Echo(EventLoop loop, Connection connection, int count)
-    {
-        int sent = 0;
-        if (connection.Output.IsEmpty) // otherwise older bytes are queued, and these must go after them
-        {
-            sent = SendSome(loop, connection, loop.Scratch, count);
-            if (sent == SendClosed)
-            {
-                return false;
-            }
-
-            if (sent == SendWouldBlock)
-            {
-                sent = 0; // the kernel took nothing: all of it is queued below
-            }
-        }
-
-        if (sent < count)
-        {
-            // room was at most the queue's free space, so the rest always fits
-            connection.Output.Append(new ReadOnlySpan<byte>(loop.Scratch + sent, count - sent));
-        }
-
-        return true;
-    }
-
-    /// <summary>Sends queued bytes until the queue is empty or the kernel's buffer is full. Returns false if the connection was closed.</summary>
-    private bool Flush(EventLoop loop, Connection connection)
-    {
-        OutputBuffer output = connection.Output;
-        while (!output.IsEmpty)
-        {
-            ReadOnlySpan<byte> pending = output.GetReadSpan();
-            int sent;
-            fixed (byte* data = pending)
-            {
-                sent = SendSome(loop, connection, data, pending.Length);
-            }
-
-            if (sent == SendWouldBlock)
-            {
-                break; // the rest stays queued; EPOLLOUT says when there is room again
-            }
-
-            if (sent == SendClosed)
-            {
-                return false;
-            }
-
-            output.Consume(sent);
-            connection.LastActive = loop.Now;
-        }
-
-        if (output.IsEmpty && connection.PeerClosed)
-        {
-            Close(loop, connection, CloseReason.ClientClosed); // every echo is out: now our side ends too
-            return false;
-        }
-
-        // Room again: read what backpressure left waiting (edge-triggered, nobody else would).
-        return !connection.ReadPending || connection.PeerClosed || loop.Draining || Receive(loop, connection);
-    }
-
-    /// <summary>
-    /// One non-blocking send, the step <see cref="Echo"/> and <see cref="Flush"/> share. Returns the
-    /// bytes the kernel took (possibly fewer than <paramref name="length"/>: the caller keeps the rest),
-    /// <see cref="SendWouldBlock"/> if its send buffer is full (EAGAIN, counted as would-block), or
-    /// <see cref="SendClosed"/> after another error has closed the connection. EINTR (a signal arrived
-    /// before anything was sent) is simply tried again.
-    /// </summary>
-    /// <remarks>
-    /// Asked to be inlined into both callers: they run for every echoed message, and sharing the step
-    /// should not add a call to the path this engine is measured on against a C epoll server.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int SendSome(EventLoop loop, Connection connection, byte* data, int length)
-    {
-        while (true)
-        {
-            nint result = Send(connection.Fd, data, (nuint)length, MSG_NOSIGNAL); // MSG_NOSIGNAL (Linux): a reset peer is EPIPE, not SIGPIPE
-            loop.SendCalls++;
-            if (result >= 0)
-            {
-                int sent = (int)result; // at most length, so it fits
-                loop.BytesOut += sent;
-                connection.BytesOut += sent;
-                return sent;
-            }
-
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == EAGAIN)
-            {
-                loop.WouldBlock++;
-                return SendWouldBlock;
-            }
-
-            if (errno != EINTR)
-            {
-                Close(loop, connection, Lost("send", errno));
-                return SendClosed;
             }
         }
     }
@@ -383,7 +229,7 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
     /// Watch for reading while there is room to read into (always, edge-triggered: see 5.), and for
     /// writing only while bytes are queued. One epoll_ctl, and only when that actually changes.
     /// </summary>
-    private void UpdateInterest(EventLoop loop, Connection connection)
+    private void UpdateInterest(EventLoop loop, EpollConnection connection)
     {
         Readiness wanted = Readiness.None;
         if (_edgeTriggered || connection.SendShut || (!connection.PeerClosed && !connection.Output.IsFull && !loop.Draining))
@@ -401,297 +247,5 @@ public sealed unsafe partial class EpollEchoServer : EchoServerBase
             loop.Queue.Change(connection.Fd, connection.Registered, wanted);
             connection.Registered = wanted;
         }
-    }
-
-    /// <summary>Accepts until EAGAIN (in both modes: one wake-up, the whole accept queue).</summary>
-    private void AcceptAll(EventLoop loop)
-    {
-        byte* address = stackalloc byte[Interop.SockAddr.StorageSize];
-        while (!Stopping)
-        {
-            uint addressLength = Interop.SockAddr.StorageSize;
-            int errno = EMFILE; // nearly out of descriptors (the runtime needs some to start threads): as if accept said so
-            int fd = loop.Headroom.IsLow() ? -1 : AcceptNonBlocking(loop.ListenerFd, address, &addressLength, out errno);
-            loop.AcceptCalls++;
-            if (fd < 0)
-            {
-                if (errno == EAGAIN)
-                {
-                    loop.AcceptWouldBlock++;
-                    return;
-                }
-
-                if (errno == EINTR)
-                {
-                    continue;
-                }
-
-                if (errno == ECONNABORTED || errno == EPROTO || errno == ECONNRESET || errno == ETIMEDOUT ||
-                    errno == ENETUNREACH || errno == EHOSTUNREACH)
-                {
-                    EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(SocketError.ConnectionAborted)); // died in the backlog
-                    continue;
-                }
-
-                if (!(errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM))
-                {
-                    // Not expected (EPERM from a firewall rule, or a bug): counted as a fault, then
-                    // backed off like exhaustion, so the loop keeps serving and tries again later.
-                    ReportFault(new PlatformException("accept", errno));
-                }
-
-                // Out of descriptors or memory. The pending connection stays queued, so a
-                // level-triggered listener would be reported again at once: stop watching it.
-                SocketError error = errno == EMFILE || errno == ENFILE ? SocketError.TooManyOpenSockets : SocketError.NoBufferSpaceAvailable;
-                TimeSpan delay = loop.Backoff.Fail(Log, Model, Statistics, error);
-                loop.Queue.Change(loop.ListenerFd, Readiness.Read, Readiness.None);
-                loop.ListenerArmed = false;
-                loop.AcceptResumeAt = loop.Now + (long)delay.TotalMilliseconds;
-                return;
-            }
-
-            loop.Backoff.Succeeded();
-            EndPoint? remote = Interop.SockAddr.ToEndPoint(address, addressLength);
-            long id = Admit(remote);
-            if (id == 0)
-            {
-                _ = Interop.Libc.Close(fd); // over the connection limit: the client sees an orderly end
-                continue;
-            }
-
-            int one = 1;
-            _ = SetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int)); // fails only on a dead socket, which recv will report
-            var connection = new Connection(fd, id, remote, Options.OutputBufferLimit, Statistics) { LastActive = loop.Now };
-            EventLoop target = _loops.Length == 1 || OperatingSystem.IsLinux() ? loop : _loops[_nextLoop++ % _loops.Length];
-            if (target == loop)
-            {
-                Adopt(loop, connection);
-            }
-            else if (!target.TryHandOver(connection))
-            {
-                Close(loop, connection, CloseReason.ServerStopping); // that loop has already ended
-            }
-        }
-    }
-
-    /// <summary>Takes a connection into this loop's table and kernel queue, watching it for reading.</summary>
-    private static void Adopt(EventLoop loop, Connection connection)
-    {
-        loop.Insert(connection);
-        loop.Queue.Add(connection.Fd, Readiness.Read); // data that arrived already is reported at once
-        connection.Registered = Readiness.Read;
-    }
-
-    private static void AdoptHandedOver(EventLoop loop)
-    {
-        while (loop.TryTakeHandedOver(out Connection? connection))
-        {
-            connection!.LastActive = loop.Now;
-            Adopt(loop, connection);
-        }
-    }
-
-    /// <summary>
-    /// Closes the descriptor (which also removes it from the kernel queue) and counts the connection
-    /// out; cut at the drain deadline, with a reset.
-    /// </summary>
-    private void Close(EventLoop loop, Connection connection, CloseReason reason)
-    {
-        if (reason == CloseReason.ClientClosed && !connection.SendShut)
-        {
-            _ = Shutdown(connection.Fd, SHUT_WR); // FIN after the last echo; a failure means the peer is gone already
-        }
-
-        _ = reason is CloseReason.ServerStopping or CloseReason.IdleStalled ? SocketSetup.AbortDescriptor(connection.Fd) : Interop.Libc.Close(connection.Fd);
-        if (loop.Find(connection.Fd) == connection)
-        {
-            loop.Remove(connection);
-        }
-
-        long unechoed = connection.Output.Count;
-        connection.Output.Dispose();
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
-    }
-
-    /// <summary>
-    /// A recv or send error ends this connection only. The usual ones mean the peer is gone; any other
-    /// (ENOBUFS or ENOMEM under memory pressure, or a bug) is also counted as a fault, but must not end
-    /// the loop and every other connection on it.
-    /// </summary>
-    private CloseReason Lost(string call, int errno)
-    {
-        if (!(errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT || errno == ENOTCONN || errno == ECONNABORTED ||
-              errno == EHOSTUNREACH || errno == ENETUNREACH || errno == ENETRESET))
-        {
-            ReportFault(new PlatformException(call, errno));
-        }
-
-        return CloseReason.Reset;
-    }
-
-    /// <summary>The idle rule (<see cref="IdleRule"/>) over this loop's connections, once a sweep period.</summary>
-    private void CloseIdle(EventLoop loop)
-    {
-        Connection?[] table = loop.Table;
-        for (int fd = 0; fd < table.Length; fd++)
-        {
-            if (table[fd] is not { } connection)
-            {
-                continue;
-            }
-
-            int sample = connection.UnsentSample;
-            IdleVerdict verdict = Idle.Check(connection.LastActive, loop.Now, connection.Fd, !connection.Output.IsEmpty, ref sample);
-            connection.UnsentSample = sample;
-            if (verdict == IdleVerdict.Moved)
-            {
-                connection.LastActive = loop.Now;
-            }
-            else if (verdict is IdleVerdict.Silent or IdleVerdict.Stalled)
-            {
-                Close(loop, connection, IdleRule.CloseReasonOf(verdict));
-            }
-        }
-
-        loop.NextIdleSweep = loop.Now + Idle.SweepMilliseconds;
-    }
-
-    /// <summary>Block until the next idle sweep or the end of an accept back-off, whichever comes first; no timeout otherwise.</summary>
-    private int WaitTimeout(EventLoop loop)
-    {
-        long deadline = Idle.Enabled ? loop.NextIdleSweep : long.MaxValue;
-        if (!loop.ListenerArmed)
-        {
-            deadline = Math.Min(deadline, loop.AcceptResumeAt);
-        }
-
-        return deadline == long.MaxValue ? -1 : (int)Math.Clamp(deadline - Environment.TickCount64, 0, int.MaxValue);
-    }
-
-    private void CloseEverything(EventLoop loop)
-    {
-        foreach (Connection connection in loop.CloseToHandovers())
-        {
-            Close(loop, connection, CloseReason.ServerStopping);
-        }
-
-        Connection?[] table = loop.Table;
-        for (int fd = 0; fd < table.Length; fd++)
-        {
-            if (table[fd] is { } connection)
-            {
-                Close(loop, connection, CloseReason.ServerStopping);
-            }
-        }
-
-        loop.Dispose();
-    }
-
-    /// <summary>Adds the loop's local counts to the shared statistics: a handful of atomic adds per wait, not per call.</summary>
-    private void PublishCounters(EventLoop loop)
-    {
-        Publish(EchoCounter.Waits, ref loop.Waits);
-        Publish(EchoCounter.WaitTimeouts, ref loop.WaitTimeouts);
-        Publish(EchoCounter.ReadyEvents, ref loop.ReadyEvents);
-        Publish(EchoCounter.ReceiveCalls, ref loop.ReceiveCalls);
-        Publish(EchoCounter.SendCalls, ref loop.SendCalls);
-        Publish(EchoCounter.WouldBlock, ref loop.WouldBlock);
-        Publish(EchoCounter.BytesIn, ref loop.BytesIn);
-        Publish(EchoCounter.BytesOut, ref loop.BytesOut);
-        Publish(EchoCounter.AcceptCalls, ref loop.AcceptCalls);
-        Publish(EchoCounter.AcceptWouldBlock, ref loop.AcceptWouldBlock);
-        Publish(EchoCounter.BytesDiscarded, ref loop.BytesDiscarded);
-    }
-
-    private void Publish(EchoCounter counter, ref long local)
-    {
-        if (local != 0)
-        {
-            Statistics.Add(counter, local);
-            local = 0;
-        }
-    }
-
-    protected override void BeginDrain() => WakeLoops(); // each loop sees Stopping and begins to drain
-
-    protected override Task StopCoreAsync()
-    {
-        WakeLoops(); // each loop sees Aborting, resets what it still owns and ends; the base joins it
-        return Task.CompletedTask;
-    }
-
-    private void WakeLoops()
-    {
-        foreach (EventLoop loop in _loops)
-        {
-            loop.Queue.Wake();
-        }
-    }
-
-    /// <summary>
-    /// A raw descriptor for a listening socket, owned by the loop: a duplicate, so the managed socket
-    /// can be disposed (the base does, on stop) without closing the descriptor under a running loop.
-    /// </summary>
-    private static int TakeDescriptor(Socket listener)
-    {
-        listener.Blocking = false; // the flag lives on the shared open file, so the duplicate is non-blocking too
-        int fd = Fcntl((int)listener.SafeHandle.DangerousGetHandle(), F_DUPFD_CLOEXEC, 0);
-        return fd >= 0 ? fd : throw PlatformException.FromLastError("fcntl(F_DUPFD_CLOEXEC)");
-    }
-
-    private IReadinessQueue CreateQueue(int listenerFd)
-    {
-        try
-        {
-            if (OperatingSystem.IsLinux())
-            {
-                return new EpollReadinessQueue(_edgeTriggered, MaxEventsPerWait);
-            }
-
-            if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
-            {
-                return new KqueueReadinessQueue(_edgeTriggered, MaxEventsPerWait);
-            }
-
-            throw new PlatformNotSupportedException(EpollModel.UnsupportedReason);
-        }
-        catch
-        {
-            if (listenerFd >= 0)
-            {
-                _ = Interop.Libc.Close(listenerFd); // nobody owns it yet
-            }
-
-            throw;
-        }
-    }
-
-    /// <summary>accept4 on Linux (non-blocking from the start); accept then fcntl elsewhere.</summary>
-    private static int AcceptNonBlocking(int listenerFd, byte* address, uint* addressLength, out int errno)
-    {
-        int fd;
-        if (OperatingSystem.IsLinux())
-        {
-            fd = Interop.Accept4.accept4(listenerFd, address, addressLength, Interop.Accept4.SOCK_NONBLOCK | Interop.Accept4.SOCK_CLOEXEC);
-            errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
-            return fd;
-        }
-
-        fd = Accept(listenerFd, address, addressLength);
-        if (fd < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            return fd;
-        }
-
-        errno = 0;
-        if (Fcntl(fd, F_SETFL, Fcntl(fd, F_GETFL, 0) | O_NONBLOCK) < 0 || Fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-        {
-            errno = Marshal.GetLastPInvokeError();
-            _ = Interop.Libc.Close(fd);
-            throw new PlatformException("fcntl", errno);
-        }
-
-        return fd;
     }
 }

@@ -29,17 +29,20 @@ namespace IoModels.NonBlocking;
 ///    the pending echoes sent, then FIN (<see cref="EchoServerBase.DrainStep"/>).
 /// 6. Accepting asks too: <see cref="NonBlockingAccept"/> returns "nobody waiting" as a value
 ///    (accept(2) on Unix) because the managed Accept would throw an exception on every sweep.
+/// The steps the polling engines share (accept, receive, send, close, idle) are in
+/// EchoServerBase.Polled.cs; this file is the sweep.
 /// </remarks>
 public sealed class NonBlockingEchoServer : EchoServerBase
 {
     private readonly List<PolledConnection> _connections = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
-    private long _nextIdleLook;
-    private bool _idleLook; // this sweep also applies the idle rule (once a sweep period, not every spin)
+    private readonly LocalCounters _counters = new();
+    private readonly Action<PolledConnection> _adopt;
 
     public NonBlockingEchoServer(EchoServerOptions options)
         : base("nonblocking", options)
     {
+        _adopt = _connections.Add;
     }
 
     protected override void StartCore(Socket listener)
@@ -53,34 +56,34 @@ public sealed class NonBlockingEchoServer : EchoServerBase
 
     private void Run(Socket listener)
     {
-        var backoff = new AcceptBackoff();
-        var headroom = new DescriptorHeadroom(listener);
-        long acceptPausedUntil = 0;
+        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener, probeOnlyAfterAccepts: true); // it asks on every sweep
+        long acceptResumesAt = 0;
+        long nextIdleLook = 0;
         try
         {
             while (!Aborting)
             {
-                Statistics.Increment(EchoCounter.Sweeps);
+                _counters.Increment(EchoCounter.Sweeps);
                 long now = Environment.TickCount64;
-                bool didSomething = false;
-                long wouldBlockBefore = Statistics[EchoCounter.WouldBlock];
-                _idleLook = Idle.Enabled && now >= _nextIdleLook;
-                if (_idleLook)
+                bool idleLook = Idle.Enabled && now >= nextIdleLook;
+                if (idleLook)
                 {
-                    _nextIdleLook = now + Idle.SweepMilliseconds;
+                    nextIdleLook = now + Idle.SweepMilliseconds;
                 }
 
                 // 1. Accept every client waiting in the backlog, until accept says "would block".
-                if (now >= acceptPausedUntil && !Stopping)
+                bool didSomething = false;
+                if (now >= acceptResumesAt && !Stopping)
                 {
-                    didSomething |= AcceptWaiting(listener, backoff, headroom, ref acceptPausedUntil);
+                    acceptResumesAt = AcceptPending(listener, acceptPolicy, now, _adopt, out didSomething);
                 }
 
                 // 2. Ask every connection. Walk backwards so a finished connection can be removed in place.
+                long wouldBlockBefore = _counters[EchoCounter.WouldBlock];
                 for (int i = _connections.Count - 1; i >= 0; i--)
                 {
                     PolledConnection connection = _connections[i];
-                    didSomething |= Service(connection, now);
+                    didSomething |= Service(connection, now, idleLook);
                     if (connection.Closed)
                     {
                         _connections[i] = _connections[^1];
@@ -88,7 +91,8 @@ public sealed class NonBlockingEchoServer : EchoServerBase
                     }
                 }
 
-                Trace.Record(TraceEvent.SweepFinished, 0, _connections.Count, Statistics[EchoCounter.WouldBlock] - wouldBlockBefore);
+                Trace.Record(TraceEvent.SweepFinished, 0, _connections.Count, _counters[EchoCounter.WouldBlock] - wouldBlockBefore);
+                _counters.FlushTo(Statistics);
 
                 // 3. Nothing anywhere: spin straight into the next sweep, or sleep if asked to.
                 if (!didSomething && Options.PollInterval > TimeSpan.Zero)
@@ -105,141 +109,45 @@ public sealed class NonBlockingEchoServer : EchoServerBase
             }
 
             _connections.Clear();
+            _counters.FlushTo(Statistics);
         }
-    }
-
-    /// <summary>Accepts until the backlog is empty. Returns true if anything was accepted.</summary>
-    private bool AcceptWaiting(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, ref long pausedUntil)
-    {
-        bool accepted = false;
-        while (!Stopping)
-        {
-            Statistics.Increment(EchoCounter.AcceptCalls);
-            SocketError error = NonBlockingAccept.TryAccept(listener, headroom, out Socket? client); // nearly out of descriptors: TooManyOpenSockets
-            if (error == SocketError.WouldBlock)
-            {
-                Statistics.Increment(EchoCounter.AcceptWouldBlock); // nobody is waiting: the usual answer
-                return accepted;
-            }
-
-            if (error == SocketError.OperationAborted)
-            {
-                return accepted; // the listener is closed: the server is stopping
-            }
-
-            if (SocketErrors.IsResourceExhaustion(error))
-            {
-                // Out of descriptors: stop accepting for a while, but keep serving the connections we have.
-                TimeSpan delay = backoff.Fail(Log, Model, Statistics, error);
-                pausedUntil = Environment.TickCount64 + (long)delay.TotalMilliseconds;
-                return accepted;
-            }
-
-            if (error != SocketError.Success)
-            {
-                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(error));
-                if (SocketErrors.IsTransientAcceptFailure(error))
-                {
-                    continue; // that client died in the backlog; the next may be fine
-                }
-
-                return accepted; // something else: ask again next sweep rather than loop on it here
-            }
-
-            backoff.Succeeded();
-            accepted = true;
-            long id = Admit(client!);
-            if (id != 0)
-            {
-                client!.Blocking = false;
-                _connections.Add(new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics)));
-            }
-        }
-
-        return accepted;
     }
 
     /// <summary>One receive and the sends it allows, for one connection. Returns true if any byte moved.</summary>
-    private bool Service(PolledConnection connection, long now)
+    private bool Service(PolledConnection connection, long now, bool idleLook)
     {
-        bool moved = false;
+        long movedBefore = connection.BytesIn + connection.BytesOut;
 
         // Receive only into free space: a full buffer means this client is not reading its echoes.
         // Stopping: nothing new is read; the drain step below ends the connection instead.
-        if (!Stopping && !connection.ReceivedEnd && connection.Output.FreeSpace > 0)
+        bool ended = false;
+        if (!Stopping && !connection.PeerClosed && connection.Output.FreeSpace > 0)
         {
-            Span<byte> target = connection.Output.GetWriteSpan();
-            target = target[..Math.Min(target.Length, Options.BufferSize)];
-            Statistics.Increment(EchoCounter.ReceiveCalls);
-            int received = connection.Socket.Receive(target, SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
+            ReceiveOutcome outcome = ReceiveSome(connection, _counters, now);
+            if (outcome == ReceiveOutcome.Closed)
             {
-                Statistics.Increment(EchoCounter.WouldBlock); // asked too early: no data yet
-                connection.Output.ReleaseIfEmpty();
-            }
-            else if (error != SocketError.Success)
-            {
-                Close(connection, CloseReason.Reset);
-                return true;
-            }
-            else if (received == 0)
-            {
-                connection.ReceivedEnd = true; // the client shut down its sending side
-                connection.Output.ReleaseIfEmpty();
-                moved = true;
-            }
-            else
-            {
-                AsciiUpper.ToUpperInPlace(target[..received]);
-                connection.Output.Commit(received);
-                connection.BytesIn += received;
-                Statistics.Add(EchoCounter.BytesIn, received);
-                moved = true;
-            }
-        }
-
-        // Send what is queued; the ring may hand it over in two pieces. Keep whatever the kernel did not take.
-        while (!connection.Output.IsEmpty)
-        {
-            ReadOnlySpan<byte> pending = connection.Output.GetReadSpan();
-            Statistics.Increment(EchoCounter.SendCalls);
-            int sent = connection.Socket.Send(pending, SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
-            {
-                Statistics.Increment(EchoCounter.WouldBlock); // the client's window is full: try next sweep
-                break;
-            }
-
-            if (error != SocketError.Success)
-            {
-                Close(connection, CloseReason.Reset);
                 return true;
             }
 
-            connection.Output.Consume(sent);
-            connection.BytesOut += sent;
-            Statistics.Add(EchoCounter.BytesOut, sent);
-            moved = true;
-            if (sent < pending.Length)
-            {
-                break; // a partial send: the kernel's buffer is full for now
-            }
+            ended = outcome == ReceiveOutcome.Ended;
         }
 
-        if (moved)
+        // Send what is queued, keeping whatever the kernel did not take for the next sweep.
+        if (!SendPending(connection, _counters, now))
         {
-            connection.LastActive = now;
+            return true;
         }
 
+        bool moved = ended || connection.BytesIn + connection.BytesOut != movedBefore;
         if (Stopping)
         {
-            moved |= DrainStep(connection) | connection.Closed;
+            moved |= DrainStep(connection, _counters) | connection.Closed;
         }
-        else if (connection.ReceivedEnd && connection.Output.IsEmpty)
+        else if (connection.PeerClosed && connection.Output.IsEmpty)
         {
             Close(connection, CloseReason.ClientClosed); // every echo is out: end our side too
         }
-        else if (_idleLook)
+        else if (idleLook && !moved)
         {
             CloseIfIdle(connection, now);
         }

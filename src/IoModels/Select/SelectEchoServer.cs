@@ -62,7 +62,8 @@ public sealed class SelectEchoServer : EchoServerBase
     private readonly List<Socket> _readList = [];
     private readonly List<Socket> _writeList = [];
     private readonly ManualResetEventSlim _stopSignal = new(false);
-    private long _nextIdleLook;
+    private readonly LocalCounters _counters = new();
+    private readonly Action<PolledConnection> _adopt;
     private readonly int _maxSocketsPerList;
     private bool _listFullLogged;
 
@@ -77,6 +78,19 @@ public sealed class SelectEchoServer : EchoServerBase
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSocketsPerList, 2);
         _maxSocketsPerList = maxSocketsPerList;
+        _adopt = connection => _connections[connection.Socket] = connection;
+    }
+
+    /// <summary>The read list holds the listener and the connections, so one fewer connections than a list takes.</summary>
+    protected override int ConnectionLimit => Math.Min(Options.MaxConnections, _maxSocketsPerList - 1);
+
+    protected override void OnLimitReached()
+    {
+        if (!_listFullLogged && Options.MaxConnections > _maxSocketsPerList - 1)
+        {
+            _listFullLogged = true; // once: the refusal lines themselves are already rate-limited
+            EchoLog.Note(Log, Model, "Socket.Select takes at most 65,536 sockets per list (the listener and 65,535 connections); further clients are refused");
+        }
     }
 
     protected override void StartCore(Socket listener)
@@ -87,42 +101,19 @@ public sealed class SelectEchoServer : EchoServerBase
 
     private void Run(Socket listener)
     {
-        var backoff = new AcceptBackoff();
-        var headroom = new DescriptorHeadroom(listener);
-        long acceptPausedUntil = 0;
+        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener);
+        long acceptResumesAt = 0;
+        long nextIdleLook = 0;
         try
         {
             while (!Aborting)
             {
                 // 1. Build the lists again: Select left only the ready sockets in them last time.
                 long now = Environment.TickCount64;
-                _readList.Clear();
-                _writeList.Clear();
-                bool listening = now >= acceptPausedUntil && !Stopping;
-                if (listening)
-                {
-                    _readList.Add(listener);
-                }
-
-                foreach (PolledConnection connection in _connections.Values)
-                {
-                    if (!connection.Output.IsEmpty)
-                    {
-                        _writeList.Add(connection.Socket);
-                    }
-                    else if (!connection.ReceivedEnd || Stopping)
-                    {
-                        _readList.Add(connection.Socket); // stopping: readable means input to discard, or the client's close
-                    }
-                }
-
-                TimeSpan timeout = listening ? Options.SelectTimeout : TimeSpan.FromMilliseconds(Math.Max(1, acceptPausedUntil - now));
-                timeout = timeout < Options.SelectTimeout ? timeout : Options.SelectTimeout;
-                if (Idle.Enabled && !Stopping)
-                {
-                    timeout = TimeSpan.FromMilliseconds(Math.Clamp(_nextIdleLook - now, 1, (long)timeout.TotalMilliseconds)); // wake for the idle look
-                }
+                bool listening = now >= acceptResumesAt && !Stopping;
+                BuildLists(listener, listening);
                 int scanned = _readList.Count + _writeList.Count;
+                TimeSpan timeout = WaitTimeout(now, listening ? now : acceptResumesAt, nextIdleLook);
                 if (scanned == 0)
                 {
                     _stopSignal.Wait(timeout); // nothing to watch (accepting is paused, no clients): just wait
@@ -130,8 +121,8 @@ public sealed class SelectEchoServer : EchoServerBase
                 }
 
                 // 2. Wait until something is ready. Every socket in both lists is checked, every time.
-                Statistics.Increment(EchoCounter.Waits);
-                Statistics.Add(EchoCounter.SocketsScanned, scanned);
+                _counters.Increment(EchoCounter.Waits);
+                _counters.Add(EchoCounter.SocketsScanned, scanned);
                 try
                 {
                     Socket.Select(_readList, _writeList, null, timeout);
@@ -142,13 +133,9 @@ public sealed class SelectEchoServer : EchoServerBase
                 }
 
                 int ready = _readList.Count + _writeList.Count;
-                Statistics.Add(EchoCounter.ReadyEvents, ready);
+                _counters.Add(EchoCounter.ReadyEvents, ready);
+                _counters.Add(EchoCounter.WaitTimeouts, ready == 0 ? 1 : 0);
                 Trace.Record(TraceEvent.SelectReturned, 0, scanned, ready);
-                if (ready == 0)
-                {
-                    Statistics.Increment(EchoCounter.WaitTimeouts);
-                }
-
                 if (Aborting)
                 {
                     return; // the drain is over: the finally block cuts what is left
@@ -158,26 +145,26 @@ public sealed class SelectEchoServer : EchoServerBase
                 now = Environment.TickCount64;
                 foreach (Socket socket in _readList)
                 {
-                    if (socket == listener)
+                    if (socket != listener)
                     {
-                        if (!Stopping)
-                        {
-                            AcceptWaiting(listener, backoff, headroom, ref acceptPausedUntil);
-                        }
+                        Readable(_connections[socket], now);
                     }
-                    else
+                    else if (!Stopping)
                     {
-                        Receive(_connections[socket], now);
+                        acceptResumesAt = AcceptPending(listener, acceptPolicy, now, _adopt, out _);
                     }
                 }
 
                 foreach (Socket socket in _writeList)
                 {
-                    Send(_connections[socket], now);
+                    SendPending(_connections[socket], _counters, now); // an error closes it; the reap below lets it go
                 }
 
                 // 4. Let go of connections that ended, and of those silent for too long.
-                ReapFinished(now);
+                bool idleLook = Idle.Enabled && now >= nextIdleLook;
+                nextIdleLook = idleLook ? now + Idle.SweepMilliseconds : nextIdleLook;
+                ReapFinished(now, idleLook);
+                _counters.FlushTo(Statistics);
             }
         }
         finally
@@ -188,156 +175,68 @@ public sealed class SelectEchoServer : EchoServerBase
             }
 
             _connections.Clear();
+            _counters.FlushTo(Statistics);
         }
     }
 
-    /// <summary>The listener was ready: accept until the backlog is empty.</summary>
-    private void AcceptWaiting(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, ref long pausedUntil)
+    /// <summary>
+    /// The listener (unless accepting is paused), every connection with output queued in the write
+    /// list, and every other one still sending to us in the read list: each socket in one list only.
+    /// </summary>
+    private void BuildLists(Socket listener, bool listening)
     {
-        while (!Stopping)
+        _readList.Clear();
+        _writeList.Clear();
+        if (listening)
         {
-            Statistics.Increment(EchoCounter.AcceptCalls);
-            SocketError error = NonBlockingAccept.TryAccept(listener, headroom, out Socket? client); // nearly out of descriptors: TooManyOpenSockets
-            if (error == SocketError.WouldBlock)
+            _readList.Add(listener);
+        }
+
+        foreach (PolledConnection connection in _connections.Values)
+        {
+            if (!connection.Output.IsEmpty)
             {
-                Statistics.Increment(EchoCounter.AcceptWouldBlock);
-                return;
+                _writeList.Add(connection.Socket);
             }
-
-            if (error == SocketError.OperationAborted)
+            else if (!connection.PeerClosed || Stopping)
             {
-                return; // the listener is closed: the server is stopping
-            }
-
-            if (SocketErrors.IsResourceExhaustion(error))
-            {
-                // Out of descriptors: leave the listener out of the read list for a while (else Select
-                // would report it ready at once, forever), but keep serving the connections we have.
-                TimeSpan delay = backoff.Fail(Log, Model, Statistics, error);
-                pausedUntil = Environment.TickCount64 + (long)delay.TotalMilliseconds;
-                return;
-            }
-
-            if (error != SocketError.Success)
-            {
-                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(error));
-                if (SocketErrors.IsTransientAcceptFailure(error))
-                {
-                    continue;
-                }
-
-                return;
-            }
-
-            backoff.Succeeded();
-            if (_connections.Count >= _maxSocketsPerList - 1)
-            {
-                RefuseListFull(client!);
-                continue;
-            }
-
-            long id = Admit(client!);
-            if (id != 0)
-            {
-                client!.Blocking = false;
-                _connections[client] = new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics));
+                _readList.Add(connection.Socket); // stopping: readable means input to discard, or the client's close
             }
         }
     }
 
-    /// <summary>One more connection would not fit in Select's read list: refuse it as the connection limit would.</summary>
-    private void RefuseListFull(Socket client)
+    /// <summary>The select timeout, cut short for the end of an accept back-off and for the next idle look.</summary>
+    private TimeSpan WaitTimeout(long now, long acceptResumesAt, long nextIdleLook)
     {
-        if (!_listFullLogged)
+        long milliseconds = (long)Options.SelectTimeout.TotalMilliseconds;
+        if (acceptResumesAt > now)
         {
-            _listFullLogged = true;
-            EchoLog.Note(Log, Model, "Socket.Select takes at most 65,536 sockets per list (the listener and 65,535 connections); further clients are refused");
+            milliseconds = Math.Min(milliseconds, Math.Max(1, acceptResumesAt - now));
         }
 
-        Refused(RemoteOf(client), _maxSocketsPerList - 1);
-        SocketSetup.CloseQuietly(client);
+        if (Idle.Enabled && !Stopping && milliseconds >= 1)
+        {
+            milliseconds = Math.Clamp(nextIdleLook - now, 1, milliseconds); // wake for the idle look
+        }
+
+        return milliseconds == (long)Options.SelectTimeout.TotalMilliseconds ? Options.SelectTimeout : TimeSpan.FromMilliseconds(milliseconds);
     }
 
     /// <summary>The socket is readable: data, the client's end of stream, or an error is there.</summary>
-    private void Receive(PolledConnection connection, long now)
+    private void Readable(PolledConnection connection, long now)
     {
         if (Stopping)
         {
-            DrainStep(connection); // stopping: nothing new is read for echoing
+            DrainStep(connection, _counters); // stopping: nothing new is read for echoing
             return;
         }
 
-        Span<byte> target = connection.Output.GetWriteSpan();
-        target = target[..Math.Min(target.Length, Options.BufferSize)];
-        Statistics.Increment(EchoCounter.ReceiveCalls);
-        int received = connection.Socket.Receive(target, SocketFlags.None, out SocketError error);
-        if (error == SocketError.WouldBlock)
-        {
-            Statistics.Increment(EchoCounter.WouldBlock); // readiness was stale; Select will say again
-            connection.Output.ReleaseIfEmpty();
-            return;
-        }
-
-        if (error != SocketError.Success)
-        {
-            Close(connection, CloseReason.Reset);
-            return;
-        }
-
-        connection.LastActive = now;
-        if (received == 0)
-        {
-            connection.ReceivedEnd = true; // the client shut down its sending side; its echoes are already out
-            connection.Output.ReleaseIfEmpty();
-            return;
-        }
-
-        AsciiUpper.ToUpperInPlace(target[..received]);
-        connection.Output.Commit(received);
-        connection.BytesIn += received;
-        Statistics.Add(EchoCounter.BytesIn, received);
-    }
-
-    /// <summary>The socket is writable: send what is queued, keeping whatever the kernel does not take.</summary>
-    private void Send(PolledConnection connection, long now)
-    {
-        while (!connection.Output.IsEmpty)
-        {
-            ReadOnlySpan<byte> pending = connection.Output.GetReadSpan();
-            Statistics.Increment(EchoCounter.SendCalls);
-            int sent = connection.Socket.Send(pending, SocketFlags.None, out SocketError error);
-            if (error == SocketError.WouldBlock)
-            {
-                Statistics.Increment(EchoCounter.WouldBlock);
-                return;
-            }
-
-            if (error != SocketError.Success)
-            {
-                Close(connection, CloseReason.Reset);
-                return;
-            }
-
-            connection.Output.Consume(sent);
-            connection.BytesOut += sent;
-            Statistics.Add(EchoCounter.BytesOut, sent);
-            connection.LastActive = now;
-            if (sent < pending.Length)
-            {
-                return; // partial send: wait for Select to say there is room again
-            }
-        }
+        ReceiveSome(connection, _counters, now); // stale readiness is a would-block; Select will say again
     }
 
     /// <summary>Removes connections that ended; closes those whose client finished, and idle ones.</summary>
-    private void ReapFinished(long now)
+    private void ReapFinished(long now, bool idleLook)
     {
-        bool idleLook = Idle.Enabled && now >= _nextIdleLook;
-        if (idleLook)
-        {
-            _nextIdleLook = now + Idle.SweepMilliseconds;
-        }
-
         List<PolledConnection>? finished = null;
         foreach (PolledConnection connection in _connections.Values)
         {
@@ -345,9 +244,9 @@ public sealed class SelectEchoServer : EchoServerBase
             {
                 if (Stopping)
                 {
-                    DrainStep(connection); // once its echoes are out: FIN, then discard until the client closes
+                    DrainStep(connection, _counters); // once its echoes are out: FIN, then discard until the client closes
                 }
-                else if (connection.ReceivedEnd && connection.Output.IsEmpty)
+                else if (connection.PeerClosed && connection.Output.IsEmpty)
                 {
                     Close(connection, CloseReason.ClientClosed);
                 }

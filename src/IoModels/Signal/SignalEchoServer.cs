@@ -71,13 +71,14 @@ public sealed class SignalEchoServer : EchoServerBase
 
     private readonly ManualResetEventSlim _signalled = new(initialState: false);
     private readonly List<PolledConnection> _connections = []; // the engine thread's alone
-    private long _nextIdleLook;
-    private bool _idleLook; // this sweep also applies the idle rule (once a sweep period)
+    private readonly LocalCounters _counters = new();
+    private readonly Action<PolledConnection> _adopt;
     private IDisposable? _subscription;
 
     public SignalEchoServer(EchoServerOptions options)
         : base("signal", options)
     {
+        _adopt = Adopt;
     }
 
     /// <summary>The timeout of each wait for a signal; <see cref="Timeout.InfiniteTimeSpan"/> waits for signals only (tests).</summary>
@@ -108,9 +109,9 @@ public sealed class SignalEchoServer : EchoServerBase
 
     private void Run(Socket listener)
     {
-        var backoff = new AcceptBackoff();
-        var headroom = new DescriptorHeadroom(listener);
+        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener); // probes every time: signals are handled on pool threads, which need descriptors
         long acceptResumesAt = 0; // Environment.TickCount64 before which accepting is backing off
+        long nextIdleLook = 0;
         bool moreWork = false;
         try
         {
@@ -120,12 +121,9 @@ public sealed class SignalEchoServer : EchoServerBase
                 if (!moreWork)
                 {
                     // Sleep until a signal says something, somewhere, is ready (or the re-check is due).
-                    Statistics.Increment(EchoCounter.Waits);
-                    woken = _signalled.Wait(NextTimeout(acceptResumesAt));
-                    if (!woken)
-                    {
-                        Statistics.Increment(EchoCounter.WaitTimeouts);
-                    }
+                    _counters.Increment(EchoCounter.Waits);
+                    woken = _signalled.Wait(NextTimeout(acceptResumesAt, nextIdleLook));
+                    _counters.Add(EchoCounter.WaitTimeouts, woken ? 0 : 1);
                 }
 
                 _signalled.Reset(); // before the sweep: a signal from now on sets it again (point 5)
@@ -135,23 +133,21 @@ public sealed class SignalEchoServer : EchoServerBase
                 }
 
                 // The signal did not say which socket: try them all, the listener first.
-                Statistics.Increment(EchoCounter.Sweeps);
-                long triedBefore = Statistics[EchoCounter.SocketsScanned], readyBefore = Statistics[EchoCounter.ReadyEvents];
+                _counters.Increment(EchoCounter.Sweeps);
+                long triedBefore = _counters[EchoCounter.SocketsScanned], readyBefore = _counters[EchoCounter.ReadyEvents];
                 long now = Environment.TickCount64;
-                _idleLook = Idle.Enabled && now >= _nextIdleLook;
-                if (_idleLook)
-                {
-                    _nextIdleLook = now + Idle.SweepMilliseconds;
-                }
+                bool idleLook = Idle.Enabled && now >= nextIdleLook;
+                nextIdleLook = idleLook ? now + Idle.SweepMilliseconds : nextIdleLook;
                 if (now >= acceptResumesAt && !Stopping)
                 {
-                    acceptResumesAt = AcceptUntilWouldBlock(listener, backoff, headroom, now);
+                    _counters.Increment(EchoCounter.SocketsScanned);
+                    acceptResumesAt = AcceptPending(listener, acceptPolicy, now, _adopt, out _);
                 }
 
                 moreWork = false;
                 for (int i = 0; i < _connections.Count;)
                 {
-                    if (Visit(_connections[i], now, ref moreWork))
+                    if (Visit(_connections[i], now, idleLook, ref moreWork))
                     {
                         i++;
                     }
@@ -165,8 +161,10 @@ public sealed class SignalEchoServer : EchoServerBase
                 if (woken)
                 {
                     Trace.Record(TraceEvent.SignalArrived, 0,
-                        Statistics[EchoCounter.SocketsScanned] - triedBefore, Statistics[EchoCounter.ReadyEvents] - readyBefore);
+                        _counters[EchoCounter.SocketsScanned] - triedBefore, _counters[EchoCounter.ReadyEvents] - readyBefore);
                 }
+
+                _counters.FlushTo(Statistics);
             }
         }
         finally
@@ -177,111 +175,60 @@ public sealed class SignalEchoServer : EchoServerBase
             }
 
             _connections.Clear();
+            _counters.FlushTo(Statistics);
             _subscription?.Dispose();
         }
     }
 
-    /// <summary>The wait's timeout: the re-check interval, shortened by the idle timeout and by an accept back-off.</summary>
-    private TimeSpan NextTimeout(long acceptResumesAt)
+    /// <summary>The wait's timeout: the re-check interval, shortened by the idle look and by an accept back-off.</summary>
+    private TimeSpan NextTimeout(long acceptResumesAt, long nextIdleLook)
     {
         TimeSpan timeout = RecheckInterval;
-        if (Idle.Enabled)
+        long now = Environment.TickCount64;
+        foreach (long due in (ReadOnlySpan<long>)[Idle.Enabled ? nextIdleLook : long.MaxValue, acceptResumesAt])
         {
-            TimeSpan period = Idle.SweepPeriod;
-            timeout = timeout == Timeout.InfiniteTimeSpan || period < timeout ? period : timeout;
-        }
-
-        long backoffLeft = acceptResumesAt - Environment.TickCount64;
-        if (backoffLeft > 0 && (timeout == Timeout.InfiniteTimeSpan || backoffLeft < timeout.TotalMilliseconds))
-        {
-            timeout = TimeSpan.FromMilliseconds(backoffLeft);
+            long left = due - now;
+            if (due != long.MaxValue && left > 0 && (timeout == Timeout.InfiniteTimeSpan || left < timeout.TotalMilliseconds))
+            {
+                timeout = TimeSpan.FromMilliseconds(left);
+            }
         }
 
         return timeout;
     }
 
-    /// <summary>Accepts every waiting client; returns when accepting may resume (0: at once, later: backing off).</summary>
-    private long AcceptUntilWouldBlock(Socket listener, AcceptBackoff backoff, DescriptorHeadroom headroom, long now)
+    /// <summary>
+    /// A new connection: accepted sockets inherit neither O_ASYNC nor the owner, so SIGIO is enabled
+    /// on it here. Data may have arrived before that, with no signal for it: the sweep that accepted
+    /// it tries it at once.
+    /// </summary>
+    private void Adopt(PolledConnection connection)
     {
-        Statistics.Increment(EchoCounter.SocketsScanned);
-        while (true)
-        {
-            // .NET's Accept reports "would block" only by throwing, so ask first with a zero-timeout
-            // poll: one system call, as the would-block accept would have been.
-            if (!listener.Poll(0, SelectMode.SelectRead))
-            {
-                Statistics.Increment(EchoCounter.AcceptWouldBlock);
-                return 0;
-            }
-
-            if (headroom.IsLow())
-            {
-                // Nearly out of descriptors: every signal is handled on a thread-pool thread, and the
-                // runtime needs descriptors to start one, so leave clients queued, as on EMFILE.
-                TimeSpan pause = backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets);
-                return Environment.TickCount64 + (long)Math.Ceiling(pause.TotalMilliseconds);
-            }
-
-            Statistics.Increment(EchoCounter.AcceptCalls);
-            Socket client;
-            try
-            {
-                client = listener.Accept();
-            }
-            catch (SocketException exception) when (SocketErrors.IsResourceExhaustion(exception.SocketErrorCode))
-            {
-                TimeSpan delay = backoff.Fail(Log, Model, Statistics, exception.SocketErrorCode);
-                return Environment.TickCount64 + (long)Math.Ceiling(delay.TotalMilliseconds);
-            }
-            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.WouldBlock)
-            {
-                // Expected, rarely: the client the poll saw reset and left the queue before accept.
-                Statistics.Increment(EchoCounter.AcceptWouldBlock);
-                return 0;
-            }
-            catch (SocketException exception) when (SocketErrors.IsTransientAcceptFailure(exception.SocketErrorCode))
-            {
-                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(exception.SocketErrorCode));
-                continue;
-            }
-
-            backoff.Succeeded();
-            long id = Admit(client);
-            if (id == 0)
-            {
-                continue;
-            }
-
-            // Accepted sockets inherit neither O_NONBLOCK nor O_ASYNC nor the owner: set all three.
-            client.Blocking = false;
-            Interop.Libc.EnableSigio(client.SafeHandle);
-            _connections.Add(new PolledConnection(client, id, RemoteOf(client), new OutputBuffer(Options.OutputBufferLimit, Statistics)) { LastActive = now });
-        }
+        Interop.Libc.EnableSigio(connection.Socket.SafeHandle);
+        _connections.Add(connection);
     }
 
     /// <summary>
     /// Tries one connection: send what is pending, then receive and echo until it would block (or
     /// its output buffer is full, or its share is used). Returns false when it was closed.
     /// </summary>
-    private bool Visit(PolledConnection connection, long now, ref bool moreWork)
+    private bool Visit(PolledConnection connection, long now, bool idleLook, ref bool moreWork)
     {
-        Statistics.Increment(EchoCounter.SocketsScanned);
-        Socket socket = connection.Socket;
+        _counters.Increment(EchoCounter.SocketsScanned);
         long movedBefore = connection.BytesIn + connection.BytesOut;
-
-        if (!TrySendPending(connection, out SocketError error))
+        if (!SendPending(connection, _counters, now))
         {
-            return Drop(connection, Classify(error));
+            return false;
         }
 
         if (Stopping)
         {
             // Nothing new is read for echoing: once the echoes are out, FIN, then discard until the client closes.
-            moreWork |= DrainStep(connection);
+            moreWork |= DrainStep(connection, _counters);
             return !connection.Closed;
         }
 
-        for (int receives = 0; !connection.ReceivedEnd && !connection.Output.IsFull; receives++)
+        for (int receives = 0; !connection.PeerClosed && !connection.Output.IsFull; receives++)
         {
             if (receives == MaxReceivesPerVisit)
             {
@@ -289,98 +236,34 @@ public sealed class SignalEchoServer : EchoServerBase
                 break;
             }
 
-            Span<byte> space = connection.Output.GetWriteSpan();
-            space = space[..Math.Min(space.Length, Options.BufferSize)];
-            Statistics.Increment(EchoCounter.ReceiveCalls);
-            int received = socket.Receive(space, SocketFlags.None, out error);
-            if (error == SocketError.WouldBlock)
+            ReceiveOutcome outcome = ReceiveSome(connection, _counters, now);
+            if (outcome == ReceiveOutcome.Closed || (outcome == ReceiveOutcome.Received && !SendPending(connection, _counters, now)))
             {
-                Statistics.Increment(EchoCounter.WouldBlock); // nothing here: the signal was for another socket, or already handled
-                break;
+                return false;
             }
 
-            if (error != SocketError.Success)
+            if (outcome != ReceiveOutcome.Received)
             {
-                return Drop(connection, Classify(error));
-            }
-
-            if (received == 0)
-            {
-                connection.ReceivedEnd = true; // the client shut down its sending side
-                break;
-            }
-
-            AsciiUpper.ToUpperInPlace(space[..received]);
-            connection.Output.Commit(received);
-            connection.BytesIn += received;
-            Statistics.Add(EchoCounter.BytesIn, received);
-            if (!TrySendPending(connection, out error))
-            {
-                return Drop(connection, Classify(error));
+                break; // would block (the signal was for another socket, or already handled), or the end of stream
             }
         }
 
-        // A receive that found nothing (or only the end of stream) rented the buffer for nothing:
-        // give it back, so an idle connection holds none (as nonblocking and select do).
-        connection.Output.ReleaseIfEmpty();
-        if (connection.ReceivedEnd && connection.Output.IsEmpty)
+        if (connection.PeerClosed && connection.Output.IsEmpty)
         {
-            return Drop(connection, CloseReason.ClientClosed); // every echo is out: shut our side down too, then close
+            Close(connection, CloseReason.ClientClosed); // every echo is out: shut our side down too, then close
+            return false;
         }
 
         if (connection.BytesIn + connection.BytesOut != movedBefore)
         {
-            Statistics.Increment(EchoCounter.ReadyEvents); // this try found work: the signal was (also) for this socket
-            connection.LastActive = now;
+            _counters.Increment(EchoCounter.ReadyEvents); // this try found work: the signal was (also) for this socket
         }
-        else if (_idleLook && CloseIfIdle(connection, now))
+        else if (idleLook && CloseIfIdle(connection, now))
         {
             return false; // closed by the idle rule
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// Sends queued output until it is all sent or the send would block (then the kernel will signal
-    /// when space frees up). False on a connection error, given in <paramref name="error"/>.
-    /// </summary>
-    private bool TrySendPending(PolledConnection connection, out SocketError error)
-    {
-        error = SocketError.Success;
-        while (!connection.Output.IsEmpty)
-        {
-            ReadOnlySpan<byte> pending = connection.Output.GetReadSpan();
-            Statistics.Increment(EchoCounter.SendCalls);
-            int sent = connection.Socket.Send(pending, SocketFlags.None, out error);
-            if (error == SocketError.WouldBlock)
-            {
-                Statistics.Increment(EchoCounter.WouldBlock); // the client's window is full: keep the rest
-                error = SocketError.Success;
-                return true;
-            }
-
-            if (error != SocketError.Success)
-            {
-                return false;
-            }
-
-            connection.Output.Consume(sent); // a partial send leaves the rest queued, never lost
-            connection.BytesOut += sent;
-            Statistics.Add(EchoCounter.BytesOut, sent);
-        }
-
-        return true;
-    }
-
-    private CloseReason Classify(SocketError error) =>
-        Stopping && SocketErrors.IsAborted(error) ? CloseReason.ServerStopping : CloseReason.Reset;
-
-    /// <summary>Closes the connection (the base shuts our side down first after a client's end of stream) and says "drop it from the list".</summary>
-    private bool Drop(PolledConnection connection, CloseReason reason)
-    {
-        Close(connection, reason); // closing the socket also takes it off the SIGIO list
-        return false;
     }
 
     // The listener is closed; wake the thread so it drains (Stopping), and later so it cuts what is

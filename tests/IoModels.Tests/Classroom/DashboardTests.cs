@@ -73,12 +73,15 @@ public sealed class DashboardTests
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
-    [SkippableTheory]
-    [InlineData("blocking")]
-    [InlineData("async")]
-    public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string model)
+    /// <summary>Every engine case but uring's, whose connections join the shared table when its engine is converted (next step).</summary>
+    public static TheoryData<string> ListingEngines => [.. EngineCases.All.Where(c => c.Model != "uring").Select(c => c.Name)];
+
+    [SkippableTheory, MemberData(nameof(ListingEngines))]
+    public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string name)
     {
-        await using RunningServer server = RunningServer.Start(EngineCases.Get(model));
+        EngineCase engine = EngineCases.Get(name);
+        string model = engine.Model;
+        await using RunningServer server = RunningServer.Start(engine);
         using TestClient first = await server.ConnectAsync();
         using TestClient second = await server.ConnectAsync();
         await first.AssertEchoAsync("frame one"u8.ToArray());
@@ -106,8 +109,8 @@ public sealed class DashboardTests
         Assert.Contains("2 connections (peak 2)", frame, StringComparison.Ordinal);
         Assert.Contains("receive calls", frame, StringComparison.Ordinal);
         Assert.Contains("CPU 42%", frame, StringComparison.Ordinal);
-        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +9 +9 +waiting for data", frame);
-        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +10 +10 +waiting for data", frame);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +9 +9 +waiting for data +\d+\.\d s", frame);
+        Assert.Matches(@"#\d+ +127\.0\.0\.1:\d+ +10 +10 +waiting for data +\d+\.\d s", frame);
         Assert.Contains("2 connections", frame, StringComparison.Ordinal);
     }
 }

@@ -40,8 +40,4 @@ public static class SocketErrors
     /// </summary>
     public static bool IsResourceExhaustion(SocketError error) => error is
         SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable;
-
-    /// <summary>accept failed because the connection died in the backlog (reset before it was accepted): accept the next.</summary>
-    public static bool IsTransientAcceptFailure(SocketError error) =>
-        IsConnectionLost(error) || error is SocketError.TryAgain or SocketError.ProtocolNotSupported or SocketError.AccessDenied;
 }

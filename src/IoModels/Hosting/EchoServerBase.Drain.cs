@@ -30,15 +30,16 @@ public abstract partial class EchoServerBase
     /// per-step share with input possibly still waiting (an engine that waits for readiness edges,
     /// like signal's, must come back without a new notification).
     /// </summary>
-    protected bool DrainStep(PolledConnection connection)
+    protected bool DrainStep(PolledConnection connection, LocalCounters counters)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(counters);
         if (connection.Closed || !connection.Output.IsEmpty)
         {
             return false; // echoes still going out: the send step comes first
         }
 
-        if (connection.ReceivedEnd)
+        if (connection.PeerClosed)
         {
             Close(connection, CloseReason.ClientClosed); // the client had finished anyway: FIN, close
             return false;
@@ -62,17 +63,17 @@ public abstract partial class EchoServerBase
 
         for (int discarded = 0; discarded < MaxDiscardPerStep;)
         {
-            Statistics.Increment(EchoCounter.ReceiveCalls);
+            counters.Increment(EchoCounter.ReceiveCalls);
             int received = connection.Socket.Receive(DiscardBuffer, SocketFlags.None, out SocketError error);
             if (error == SocketError.WouldBlock)
             {
-                Statistics.Increment(EchoCounter.WouldBlock);
+                counters.Increment(EchoCounter.WouldBlock);
                 return false;
             }
 
             if (error != SocketError.Success)
             {
-                Close(connection, CloseReason.Reset);
+                Close(connection, CloseReasonFor(error, "recv"));
                 return false;
             }
 
@@ -82,7 +83,7 @@ public abstract partial class EchoServerBase
                 return false;
             }
 
-            Statistics.Add(EchoCounter.BytesDiscarded, received);
+            counters.Add(EchoCounter.BytesDiscarded, received);
             discarded += received;
         }
 

@@ -19,7 +19,8 @@ public static class NonBlockingAccept
     /// <summary>
     /// Accepts one pending connection from <paramref name="listener"/> (which must be non-blocking).
     /// Returns Success with the new socket, WouldBlock when none is pending, OperationAborted when
-    /// the listener was closed, or the error accept reported.
+    /// the listener was closed, or the error accept reported (errno through the one table,
+    /// <c>Interop.Libc.ToSocketError</c>); <see cref="AcceptPolicy"/> decides what each means.
     /// </summary>
     public static SocketError TryAccept(Socket listener, out Socket? accepted)
     {
@@ -37,29 +38,6 @@ public static class NonBlockingAccept
         }
     }
 
-    /// <summary>
-    /// <see cref="TryAccept(Socket, out Socket?)"/> that keeps the runtime's descriptors: while
-    /// <paramref name="headroom"/> is low it accepts nothing and returns TooManyOpenSockets, so the
-    /// caller backs off exactly as on EMFILE.
-    /// </summary>
-    public static SocketError TryAccept(Socket listener, DescriptorHeadroom headroom, out Socket? accepted)
-    {
-        ArgumentNullException.ThrowIfNull(headroom);
-        if (headroom.IsLowBeforeAccept())
-        {
-            accepted = null;
-            return SocketError.TooManyOpenSockets;
-        }
-
-        SocketError error = TryAccept(listener, out accepted);
-        if (error == SocketError.Success)
-        {
-            headroom.Accepted();
-        }
-
-        return error;
-    }
-
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     [System.Runtime.Versioning.SupportedOSPlatform("macos")]
     [System.Runtime.Versioning.SupportedOSPlatform("freebsd")]
@@ -69,7 +47,7 @@ public static class NonBlockingAccept
         int fd = Interop.Libc.Accept(listener.SafeHandle, null, null);
         if (fd < 0)
         {
-            return FromErrno(Marshal.GetLastPInvokeError());
+            return Interop.Libc.ToSocketError(Marshal.GetLastPInvokeError()); // what each error means is the accept policy's call
         }
 
         var handle = new SafeSocketHandle(fd, ownsHandle: true);
@@ -99,38 +77,5 @@ public static class NonBlockingAccept
             accepted = null;
             return exception.SocketErrorCode;
         }
-    }
-
-    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
-    [System.Runtime.Versioning.SupportedOSPlatform("macos")]
-    [System.Runtime.Versioning.SupportedOSPlatform("freebsd")]
-    private static SocketError FromErrno(int errno)
-    {
-        if (errno == Interop.Libc.EAGAIN || errno == Interop.Libc.EINTR)
-        {
-            return SocketError.WouldBlock; // EINTR: nothing accepted; the next sweep asks again
-        }
-
-        if (errno == Interop.Libc.EMFILE || errno == Interop.Libc.ENFILE)
-        {
-            return SocketError.TooManyOpenSockets;
-        }
-
-        if (errno == Interop.Libc.ENOBUFS || errno == Interop.Libc.ENOMEM)
-        {
-            return SocketError.NoBufferSpaceAvailable;
-        }
-
-        if (errno == Interop.Libc.ECONNABORTED)
-        {
-            return SocketError.ConnectionAborted; // the client gave up while still in the backlog
-        }
-
-        if (errno == Interop.Libc.EBADF || errno == Interop.Libc.EINVAL)
-        {
-            return SocketError.OperationAborted; // the listener was closed (or shut down) under us: stopping
-        }
-
-        return SocketError.SocketError;
     }
 }

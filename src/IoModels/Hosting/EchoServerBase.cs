@@ -10,7 +10,7 @@ namespace IoModels;
 /// listener, admitting or refusing connections against the limit, counting the threads it starts
 /// and joining them on stop, and the open/close bookkeeping and log lines.
 /// </summary>
-public abstract partial class EchoServerBase : IEchoServer
+public abstract partial class EchoServerBase : IEchoServer, IConnectionListing
 {
     private static long s_nextConnectionId;
 
@@ -44,7 +44,7 @@ public abstract partial class EchoServerBase : IEchoServer
 
     protected EchoServerOptions Options { get; }
 
-    protected ILogger Log { get; }
+    protected internal ILogger Log { get; }
 
     /// <summary>The idle rule, the same for every engine: see <see cref="IdleRule"/>.</summary>
     protected IdleRule Idle { get; }
@@ -57,13 +57,28 @@ public abstract partial class EchoServerBase : IEchoServer
     /// and engines drain (see <see cref="EchoServerBase"/>'s Drain partial): no new reads, every pending
     /// echo sent, then FIN.
     /// </summary>
-    protected bool Stopping => _stopping;
+    protected internal bool Stopping => _stopping;
 
     /// <summary>
     /// True once draining is over: every connection closed, or the drain deadline passed. Engine loops
     /// end now; what is still open is cut with a reset in <see cref="StopCoreAsync"/>.
     /// </summary>
     protected bool Aborting => _aborting;
+
+    /// <summary>Every open connection an engine tracks (<see cref="Track"/>): for the dashboard, and for engines that close connections from outside their owner.</summary>
+    protected ConnectionTable Connections { get; } = new();
+
+    public int ListedConnections => Connections.Count;
+
+    public IReadOnlyList<ConnectionSnapshot> ListConnections(int max) => Connections.Snapshot(max, Environment.TickCount64);
+
+    /// <summary>The most connections served at once: the option, or less where the model itself is bounded.</summary>
+    protected virtual int ConnectionLimit => Options.MaxConnections;
+
+    /// <summary>A client was refused at <see cref="ConnectionLimit"/>: an engine whose own model sets the limit says why here.</summary>
+    protected virtual void OnLimitReached()
+    {
+    }
 
     /// <summary>Engines that run one listener per loop set this to bind with SO_REUSEPORT.</summary>
     protected virtual bool ReusePort => false;
@@ -244,7 +259,7 @@ public abstract partial class EchoServerBase : IEchoServer
     }
 
     /// <summary>Logs and counts an exception that no engine should ever see.</summary>
-    protected void ReportFault(Exception exception)
+    protected internal void ReportFault(Exception exception)
     {
         Statistics.Increment(EchoCounter.Faults);
         EchoLog.Fault(Log, Model, exception);
@@ -282,9 +297,10 @@ public abstract partial class EchoServerBase : IEchoServer
             return 0;
         }
 
-        if (Statistics[EchoCounter.ConnectionsActive] >= Options.MaxConnections)
+        if (Statistics[EchoCounter.ConnectionsActive] >= ConnectionLimit)
         {
-            Refused(remote, Options.MaxConnections);
+            Refused(remote, ConnectionLimit);
+            OnLimitReached();
             return 0;
         }
 
@@ -313,74 +329,20 @@ public abstract partial class EchoServerBase : IEchoServer
     }
 
     /// <summary>
-    /// Ends a <see cref="PolledConnection"/> exactly once: after the client's end of stream our side
-    /// is shut down too (every echo was sent), otherwise the socket is just closed; then counted out.
-    /// </summary>
-    protected void Close(PolledConnection connection, CloseReason reason)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        if (connection.Closed)
-        {
-            return;
-        }
-
-        connection.Closed = true;
-        if (reason == CloseReason.ClientClosed && !connection.SendShut)
-        {
-            try
-            {
-                connection.Socket.Shutdown(SocketShutdown.Send);
-            }
-            catch (SocketException exception) when (SocketErrors.IsConnectionLost(exception))
-            {
-                reason = CloseReason.Reset; // the client reset after its end of stream
-            }
-        }
-
-        long unechoed = connection.Output.Count;
-        connection.Output.Dispose();
-        if (reason is CloseReason.ServerStopping or CloseReason.IdleStalled)
-        {
-            SocketSetup.Abort(connection.Socket); // a reset, not a FIN after echoes nobody will read
-        }
-        else
-        {
-            SocketSetup.CloseQuietly(connection.Socket); // for the signal engine this also ends SIGIO for it
-        }
-
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
-    }
-
-    /// <summary>
-    /// Applies <see cref="Idle"/> to a polled connection at one sweep: closes it, with FIN or a reset as
-    /// the rule decides, and returns true if it was idle.
-    /// </summary>
-    protected bool CloseIfIdle(PolledConnection connection, long now)
-    {
-        ArgumentNullException.ThrowIfNull(connection);
-        int sample = connection.UnsentSample;
-        IdleVerdict verdict = Idle.Check(connection.LastActive, now, connection.Socket, !connection.Output.IsEmpty, ref sample);
-        connection.UnsentSample = sample;
-        switch (verdict)
-        {
-            case IdleVerdict.Moved:
-                connection.LastActive = now;
-                return false;
-            case IdleVerdict.Silent or IdleVerdict.Stalled:
-                Close(connection, IdleRule.CloseReasonOf(verdict));
-                return true;
-            default:
-                return false;
-        }
-    }
-
-    /// <summary>
     /// Counts a connection out and logs why it ended; <paramref name="unechoed"/> is what it had received
     /// and not yet echoed (counted as lost only when stop cut it). The caller closes the socket. The last
     /// close while stopping ends the drain.
     /// </summary>
+    protected void Closed(Connection connection, CloseReason reason, long unechoed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, reason, unechoed);
+    }
+
+    /// <inheritdoc cref="Closed(Connection, CloseReason, long)"/>
     protected void Closed(long id, EndPoint? remote, long bytesIn, long bytesOut, CloseReason reason, long unechoed = 0)
     {
+        Connections.Remove(id);
         switch (reason)
         {
             case CloseReason.Reset:
@@ -405,6 +367,42 @@ public abstract partial class EchoServerBase : IEchoServer
         {
             _allClosed.TrySetResult();
         }
+    }
+
+    /// <summary>Adds a connection to <see cref="Connections"/> (the dashboard's rows) until it is counted out with <see cref="Closed(Connection, CloseReason, long)"/>.</summary>
+    protected void Track(Connection connection) => Connections.Add(connection);
+
+    /// <summary>
+    /// The one accept policy (<see cref="AcceptPolicy"/>) for an accepting thread or loop on
+    /// <paramref name="listener"/>; <paramref name="probeOnlyAfterAccepts"/> for a loop that calls accept
+    /// whether or not a client waits.
+    /// </summary>
+    protected AcceptPolicy CreateAcceptPolicy(Socket listener, bool probeOnlyAfterAccepts = false) =>
+        new(this, new DescriptorHeadroom(listener), probeOnlyAfterAccepts);
+
+    /// <inheritdoc cref="CreateAcceptPolicy(Socket, bool)"/>
+    protected AcceptPolicy CreateAcceptPolicy(int listenerFd) => new(this, new DescriptorHeadroom(listenerFd), probeOnlyAfterAccepts: false);
+
+    /// <summary>
+    /// Why a connection ends when a receive or send on it failed with <paramref name="error"/>, the one
+    /// classification every engine uses: an abort we caused by stopping (or anything after the drain
+    /// deadline, when our own reset may come back as any error) is <see cref="CloseReason.ServerStopping"/>;
+    /// a peer that is gone is <see cref="CloseReason.Reset"/>; anything else (ENOBUFS under memory pressure,
+    /// or a bug) is a reset too, and also counted as a fault: it ends that connection, never the loop.
+    /// </summary>
+    protected CloseReason CloseReasonFor(SocketError error, string call)
+    {
+        if (Aborting || (Stopping && SocketErrors.IsAborted(error)))
+        {
+            return CloseReason.ServerStopping;
+        }
+
+        if (!SocketErrors.IsConnectionLost(error))
+        {
+            ReportFault(new SocketException((int)error, $"{call}: {error}"));
+        }
+
+        return CloseReason.Reset;
     }
 
     /// <summary>The remote endpoint, or null once the socket can no longer say (reset or closed).</summary>

@@ -1,8 +1,8 @@
 namespace IoModels;
 
 /// <summary>
-/// Optional, beside <see cref="IEchoServer"/>: an engine that can list its open connections, for the
-/// dashboard's per-connection rows. Engines that do not implement it simply show no rows.
+/// Beside <see cref="IEchoServer"/>: the open connections, for the dashboard's per-connection rows and
+/// <c>--trace</c>. Every engine lists its connections (<see cref="EchoServerBase"/> implements it once).
 /// </summary>
 public interface IConnectionListing
 {
