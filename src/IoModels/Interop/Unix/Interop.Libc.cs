@@ -73,12 +73,6 @@ internal static partial class Interop
         /// <summary>SO_LINGER: 13 on Linux, 0x80 on macOS and FreeBSD. With l_onoff 1, l_linger 0, close(2) sends a reset.</summary>
         internal static readonly int SO_LINGER = OperatingSystem.IsLinux() ? 13 : 0x80;
 
-        /// <summary>struct linger: two ints on every Unix this project runs on.</summary>
-        internal struct Linger
-        {
-            public int OnOff;
-            public int Seconds;
-        }
         internal const int IPPROTO_TCP = 6;
         internal const int TCP_NODELAY = 1;
 
