@@ -146,12 +146,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase
         {
             while (true)
             {
-                if (Stopping && listed.TryShut())
-                {
-                    client.Shutdown(SocketShutdown.Send); // stopping, no echo in hand: FIN now (stop may have listed us too late to do it)
-                }
-
-                if (listed.IsShut)
+                if (listed.ShutForStop(Stopping))
                 {
                     reason = Discard(client, buffer);
                     break;

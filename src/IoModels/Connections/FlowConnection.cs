@@ -64,6 +64,22 @@ public sealed class FlowConnection(long id, EndPoint? remote, Socket socket) : C
     /// <summary>Owner or stopper: claims the shutdown of a connection with no echo in hand. True for the one caller that must now shut the sending side down.</summary>
     public bool TryShut() => Interlocked.CompareExchange(ref _phase, Shut, Reading) == Reading;
 
+    /// <summary>
+    /// Owner, at the top of each turn of its loop: while <paramref name="stopping"/> with no echo in hand,
+    /// claims the shutdown and sends FIN (the stopper may have listed this connection too late to do
+    /// it). True once the connection is shut: from then on its input is only read to be discarded.
+    /// </summary>
+    /// <exception cref="SocketException">The shutdown found the peer gone.</exception>
+    public bool ShutForStop(bool stopping)
+    {
+        if (stopping && TryShut())
+        {
+            Socket.Shutdown(SocketShutdown.Send);
+        }
+
+        return IsShut;
+    }
+
     /// <summary>The sending side is shut down (or being shut down) for stop: input is now only discarded.</summary>
     public bool IsShut => Volatile.Read(ref _phase) == Shut;
 }
