@@ -10,6 +10,7 @@ internal static class DemoCatalog
         new BusyPollDemo(),
         new SelectVsEpollDemo(),
         new ThreadsVsAsyncDemo(),
+        new PitfallsDemo(),
     ];
 
     public static IDemoScenario? Find(string name) =>
