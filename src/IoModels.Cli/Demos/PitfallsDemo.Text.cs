@@ -11,6 +11,18 @@ internal sealed partial class PitfallsDemo
             ? "笔记里脚本的五个经典错误：逐一重现、测量，再用本套件的引擎跑同样的负载"
             : "the notes' scripts' five classic mistakes: each reproduced and measured, then the engine on the same load";
 
+        public static string Question(bool zh, TimeSpan hold, int crowd) => zh
+            ? $"笔记的非阻塞服务器上连着一个 {F(hold.TotalSeconds)} s 不说话的客户端：下一个客户端的回显要等多久？" +
+                $"服务器忙着、没有 accept 时，{crowd} 个客户端同时连 listen(5)：有几个能马上连上？"
+            : $"The notes' non-blocking server has a client connected that says nothing for {F(hold.TotalSeconds)} s: how long does the next " +
+                $"client wait for its echo? And while a server is busy and not accepting, how many of {crowd} clients connecting to listen(5) get in at once?";
+
+        public static string Answer(bool zh, IReadOnlyDictionary<string, double> n) => zh
+            ? $"下一个客户端等了 {F(n["a_notes_b_wait_s"])} s（引擎：{Ms(n["a_engine_b_wait_s"])}）；listen(5) 马上接住了 {n["crowd"]} 个中的 " +
+                $"{n["e_listen5_in_hold"]} 个（listen({n["engine_backlog"]})：{n["e_big_backlog_in_hold"]} 个）。"
+            : $"The next client waited {F(n["a_notes_b_wait_s"])} s (the engine: {Ms(n["a_engine_b_wait_s"])}); listen(5) let in " +
+                $"{n["e_listen5_in_hold"]} of {n["crowd"]} at once (listen({n["engine_backlog"]}): {n["e_big_backlog_in_hold"]}).";
+
         public static string SilentPlan(bool zh, TimeSpan hold) => zh
             ? $"(a) 笔记 1.2 的非阻塞服务器：监听套接字设成了非阻塞，accept 返回的连接却是阻塞的。客户端 A 连上后一言不发" +
                 $" {F(hold.TotalSeconds)} s，客户端 B 发一行。"

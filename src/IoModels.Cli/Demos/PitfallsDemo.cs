@@ -38,11 +38,10 @@ internal sealed partial class PitfallsDemo : IDemoScenario
         ModelInfo nonblocking = RequireModel("nonblocking");
         ModelInfo select = RequireModel("select");
         bool zh = context.Chinese;
-        // 2 s: a stall a class can see; 300 ms at least, far above a loopback round trip, and below the kernel's 1 s SYN retry.
-        TimeSpan hold = context.Duration(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(300));
+        TimeSpan hold = Hold(context);
         // How long a reply that should come is given before it counts as not coming: 1 s, 300 ms at least.
         TimeSpan patience = context.Duration(TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(300));
-        int crowd = context.Count(100, 20);
+        int crowd = Crowd(context);
         var n = new Dictionary<string, double> { ["hold_s"] = hold.TotalSeconds, ["crowd"] = crowd };
 
         context.Say(Text.SilentPlan(zh, hold));
@@ -115,6 +114,18 @@ internal sealed partial class PitfallsDemo : IDemoScenario
         context.Say(Text.CrowdMeasured(zh, n, engineBacklog));
         return Judge(n, context.Language);
     }
+
+    /// <summary>The silent client's and the busy server's spell: 2 s, a stall a class can see; 300 ms at least, far above a loopback round trip, and below the kernel's 1 s SYN retry.</summary>
+    private static TimeSpan Hold(DemoContext context) => context.Duration(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(300));
+
+    private static int Crowd(DemoContext context) => context.Count(100, 20);
+
+    public string Question(DemoContext context) => Text.Question(context.Chinese, Hold(context), Crowd(context));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.AcceptQueue(language == "zh"), DemoVerify.ListenOverflows(language == "zh"), DemoVerify.NonBlockingFlag(processId, language == "zh")];
 
     public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {

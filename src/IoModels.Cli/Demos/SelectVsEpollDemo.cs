@@ -62,6 +62,14 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
         return Judge(numbers, context.Language);
     }
 
+    public string Question(DemoContext context) => Text.Question(context.Chinese, context.Count(FullSizes[^1], MinimumSizes[^1]));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n[$"idle_clients_{FullSizes.Length - 1}"],
+        n[$"select_scanned_per_wait_{FullSizes.Length - 1}"], n[$"epoll_ready_per_wait_{FullSizes.Length - 1}"]);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.SystemCalls(processId, language == "zh"), DemoVerify.Descriptors(processId, language == "zh")];
+
     public DemoResult Judge(IReadOnlyDictionary<string, double> numbers, string language = "en")
     {
         bool zh = language == "zh";
@@ -230,6 +238,15 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
         public static string Title(bool zh) => zh
             ? "空闲客户端增多时的 select 与 epoll（满规模为 100、1,000、5,000）：每次等待的代价"
             : "select vs epoll as idle clients grow (100, 1,000, 5,000 at full scale): what each wait costs";
+
+        public static string Question(bool zh, int idle) => zh
+            ? $"{idle} 个空闲客户端加一个忙碌的客户端。select 每次调用要交给内核检查多少个套接字？epoll_wait 每次返回多少个事件？"
+            : $"{idle} idle clients and one busy one. How many sockets does each select call hand the kernel to check? " +
+                "How many events does each epoll_wait return?";
+
+        public static string Answer(bool zh, double idle, double scanned, double events) => zh
+            ? $"{F(idle, "0")} 个空闲客户端时：select 每次等待扫描 {F(scanned, "0.#")} 个套接字，epoll 每次等待返回 {F(events)} 个事件。"
+            : $"At {F(idle, "0")} idle clients: select scanned {F(scanned, "0.#")} sockets per wait, epoll returned {F(events)} events per wait.";
 
         public static string Plan(bool zh, int[] sizes, int pings) => zh
             ? $"每个服务器依次接入 {string.Join("、", sizes)} 个连上来后一言不发的客户端，外加一个忙碌的客户端；" +

@@ -58,6 +58,10 @@ public sealed class DemoTests
         Assert.Null(failed.Conclusion);
         Assert.NotEmpty(failed.Failures);
 
+        // The answer to the question put before the run quotes what this run measured.
+        Assert.Matches(@"\d", scenario.Answer(n, "en"));
+        Assert.True(CjkCount(scenario.Answer(n, "zh")) > 5, scenario.Answer(n, "zh"));
+
         // busy-poll compares CPU, which a machine loaded by other work can blur at this size; it then
         // rightly concludes nothing. Every other claim rests on counts the run controls.
         Skip.If(result.Conclusion is null && name == "busy-poll", $"this machine's load hid the CPU difference: {string.Join("; ", result.Failures)}");
@@ -270,6 +274,51 @@ public sealed class DemoTests
         Assert.NotEmpty(result.Failures);
     }
 
+    [Theory]
+    [InlineData(false, false, null, true)]
+    [InlineData(false, false, "", true)]
+    [InlineData(true, false, null, false)]
+    [InlineData(false, true, null, false)]
+    [InlineData(false, false, "true", false)]
+    public void A_demo_waits_for_enter_only_at_a_terminal_outside_ci(bool inputRedirected, bool outputRedirected, string? ci, bool waits)
+    {
+        Assert.Equal(waits, DemoCommand.WaitsForEnter(inputRedirected, outputRedirected, ci));
+    }
+
+    [Theory]
+    [InlineData("en")]
+    [InlineData("zh")]
+    public void Every_demo_asks_first_and_says_how_to_watch_it_with_the_os(string language)
+    {
+        var context = new DemoContext(TextWriter.Null, SmallScale, language);
+        foreach (IDemoScenario scenario in DemoCatalog.All)
+        {
+            string question = scenario.Question(context);
+            Assert.EndsWith("?", question.Replace('？', '?'), StringComparison.Ordinal);
+            Assert.True(language == "zh" ? CjkCount(question) > 10 : CjkCount(question) == 0, question);
+            IReadOnlyList<string> verify = scenario.Verify(4242, language);
+            Assert.NotEmpty(verify);
+            Assert.All(verify, line => Assert.Matches(@"^(watch|strace|grep|top|ls|nstat|ss) ", line));
+            Assert.Contains(verify, line => line.Contains("4242", StringComparison.Ordinal) || line.Contains("ss -lnt", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_demo_pauses_after_its_question_until_enter_when_given_a_terminal()
+    {
+        var output = new StringWriter();
+        var enter = new StringReader(Environment.NewLine);
+        int exitCode = await DemoCommand.RunAsync("one-worker", SmallScale, output, CancellationToken.None, "en", enter).WithTimeout(TimeSpan.FromSeconds(60));
+        string text = output.ToString();
+        Assert.Equal(0, exitCode);
+        int asked = text.IndexOf("Predict: ", StringComparison.Ordinal);
+        int paused = text.IndexOf("Press Enter to run it.", StringComparison.Ordinal);
+        int ran = text.IndexOf("A blocking server with --workers 1", StringComparison.Ordinal);
+        int answered = text.IndexOf("Answer (measured): ", StringComparison.Ordinal);
+        Assert.True(asked >= 0 && asked < paused && paused < ran && ran < answered, text);
+        Assert.Equal(-1, enter.Peek()); // the Enter was read
+    }
+
     [Fact]
     public void A_scenario_needing_an_engine_this_build_lacks_fails_with_one_line()
     {
@@ -288,6 +337,11 @@ public sealed class DemoTests
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("Conclusion: With one worker, B waited ", stdout, StringComparison.Ordinal);
+
+        // Predict, then measure; stdin is not a terminal here, so the demo must not wait for Enter.
+        Assert.Contains("Predict: One worker thread.", stdout, StringComparison.Ordinal);
+        Assert.Contains("Answer (measured): B waited ", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Press Enter", stdout, StringComparison.Ordinal);
 
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05", "--lang", "zh");
         Assert.True(exitCode == 0, stderr);
