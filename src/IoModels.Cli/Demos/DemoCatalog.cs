@@ -10,6 +10,9 @@ internal static class DemoCatalog
         new BusyPollDemo(),
         new SelectVsEpollDemo(),
         new ThreadsVsAsyncDemo(),
+        new EdgeVsLevelDemo(),
+        new UringVsEpollDemo(),
+        new AsyncIsReadinessDemo(),
         new PitfallsDemo(),
     ];
 

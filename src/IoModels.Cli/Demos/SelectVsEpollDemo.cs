@@ -175,7 +175,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
             using DemoClient busy = await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken);
             await busy.EchoAsync("warm up", cancellationToken); // every client is admitted once this one is answered
-            StatisticsSnapshot before = await SettledAsync(server, cancellationToken);
+            StatisticsSnapshot before = await DemoLoad.SettledAsync(server, cancellationToken);
             TimeSpan cpuBefore = ProcessCpu();
             var wall = Stopwatch.StartNew();
             for (int i = 0; i < pings; i++)
@@ -184,7 +184,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             }
 
             wall.Stop();
-            StatisticsSnapshot after = await SettledAsync(server, cancellationToken);
+            StatisticsSnapshot after = await DemoLoad.SettledAsync(server, cancellationToken);
             TimeSpan cpu = ProcessCpu() - cpuBefore;
             long waits = after[EchoCounter.Waits] - before[EchoCounter.Waits];
             double PerWait(EchoCounter counter) => waits == 0 ? 0 : (double)(after[counter] - before[counter]) / waits;
@@ -205,31 +205,6 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
                 client.Dispose();
             }
         }
-    }
-
-    /// <summary>
-    /// The server's counters once it is back in its wait. The echo reaches the client while the loop may
-    /// still be visiting other sockets (select's and signal's sweeps go on after the busy one), so a
-    /// snapshot taken at once splits a sweep across two measurements; signal, counting visits one by
-    /// one, then seemed to try fewer sockets than it has. Settled: the same two snapshots 5 ms apart
-    /// (the longest sweep here, 5,000 sockets, takes a few ms), or whatever is there after a second.
-    /// </summary>
-    private static async Task<StatisticsSnapshot> SettledAsync(IEchoServer server, CancellationToken cancellationToken)
-    {
-        StatisticsSnapshot last = server.Statistics.Snapshot();
-        for (int i = 0; i < 200; i++)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
-            StatisticsSnapshot now = server.Statistics.Snapshot();
-            if (now[EchoCounter.Waits] == last[EchoCounter.Waits] && now[EchoCounter.SocketsScanned] == last[EchoCounter.SocketsScanned])
-            {
-                return now;
-            }
-
-            last = now;
-        }
-
-        return last;
     }
 
     /// <summary>Every sentence of this demo, in English and Chinese.</summary>

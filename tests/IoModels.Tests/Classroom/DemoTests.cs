@@ -10,6 +10,7 @@ namespace IoModels.Tests.Classroom;
 /// what it claims, and a run whose numbers contradict the claim concludes nothing. Scenarios whose
 /// engines this build lacks are skipped with the reason.
 /// </summary>
+[Collection(DemosRunAlone.Name)]
 public sealed class DemoTests
 {
     /// <summary>Small enough to take a few seconds on a loaded machine; the scenarios keep their own minimums.</summary>
@@ -32,7 +33,8 @@ public sealed class DemoTests
     [Fact]
     public void The_catalogue_has_the_lessons_with_unique_names()
     {
-        Assert.Equal(["one-worker", "pool-of-two", "busy-poll", "select-vs-epoll", "threads-vs-async", "pitfalls"], DemoCatalog.All.Select(d => d.Name));
+        Assert.Equal(["one-worker", "pool-of-two", "busy-poll", "select-vs-epoll", "threads-vs-async", "edge-vs-level", "uring-vs-epoll",
+            "async-is-readiness", "pitfalls"], DemoCatalog.All.Select(d => d.Name));
     }
 
     [SkippableTheory, MemberData(nameof(Scenarios))]
@@ -108,6 +110,27 @@ public sealed class DemoTests
                 Assert.True(n["async_engine_threads"] < n["clients"]);
                 Assert.Contains($"ran {n["blocking_engine_threads"]} engine threads", result.Conclusion, StringComparison.Ordinal);
                 break;
+            case "edge-vs-level":
+                Assert.True(n["level_small_would_block_per_message"] <= 0.1, $"level-triggered: {n["level_small_would_block_per_message"]} EAGAIN reads per message");
+                Assert.True(n["edge_small_would_block_per_event"] >= 0.9, $"edge-triggered: {n["edge_small_would_block_per_event"]} EAGAIN reads per event");
+                Assert.True(n["level_large_events_per_message"] >= 2, $"level-triggered: {n["level_large_events_per_message"]} events per 4-buffer message");
+                Assert.True(n["level_large_events_per_message"] > n["edge_large_events_per_message"]);
+                Assert.Contains(DemoContext.F(n["level_large_events_per_message"]) + " events", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "uring-vs-epoll":
+                Assert.Equal(32, n["epoll_bytes_in_per_message"]);
+                Assert.Equal(32, n["uring_bytes_in_per_message"]);
+                Assert.True(n["uring_syscalls_per_message"] < n["epoll_syscalls_per_message"], $"uring {n["uring_syscalls_per_message"]}, epoll {n["epoll_syscalls_per_message"]}");
+                Assert.True(n["epoll_syscalls_per_message"] >= 2, $"epoll made {n["epoll_syscalls_per_message"]} counted system calls per message: a recv and a send at least");
+                Assert.Contains(DemoContext.F(n["epoll_syscalls_per_message"]) + " system calls", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "async-is-readiness":
+                Assert.True(n["async_receives_per_message"] >= 1.5, $"async made {n["async_receives_per_message"]} receive calls per message");
+                Assert.True(n["uring_receives_per_message"] < n["async_receives_per_message"]);
+                Assert.True(n["async_pool_items_per_message"] > 2 * n["uring_pool_items_per_message"],
+                    $"pool work items per message: async {n["async_pool_items_per_message"]}, uring {n["uring_pool_items_per_message"]}");
+                Assert.Contains(DemoContext.F(n["async_receives_per_message"]) + " receive calls per message", result.Conclusion, StringComparison.Ordinal);
+                break;
             case "pitfalls":
                 // Each mistake measured in the copy of the notes' script, and not in the engine.
                 Assert.True(n["a_notes_b_wait_s"] >= n["hold_s"] * 0.9, $"B waited {n["a_notes_b_wait_s"]} s behind a silent client held {n["hold_s"]} s");
@@ -179,6 +202,15 @@ public sealed class DemoTests
                 break;
             case "threads-vs-async":
                 n["async_engine_threads"] = n["clients"];
+                break;
+            case "edge-vs-level":
+                n["edge_small_would_block_per_event"] = 0; // edge-triggered stopped reading before EAGAIN
+                break;
+            case "uring-vs-epoll":
+                n["uring_syscalls_per_message"] = n["epoll_syscalls_per_message"]; // io_uring saved no system call
+                break;
+            case "async-is-readiness":
+                n["async_receives_per_message"] = n["uring_receives_per_message"]; // async received once, as uring does
                 break;
             case "pitfalls":
                 n["c_notes_first_echoed"] = 1; // the notes' select script kept the first of two lines
