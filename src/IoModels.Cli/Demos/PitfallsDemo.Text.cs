@@ -85,11 +85,16 @@ internal sealed partial class PitfallsDemo
 
         public static string CrowdMeasured(bool zh, Dictionary<string, double> n, int backlog) => zh
             ? $"    忙碌期间完成 connect 的：listen(5) {n["e_listen5_in_hold"]} 个，listen({backlog}) {n["e_big_backlog_in_hold"]} 个，" +
-                $"引擎 {n["e_engine_in_hold"]} 个（共 {n["crowd"]} 个）；全部连上并收到回显用时：{Ms(n["e_listen5_all_s"])}、" +
-                $"{Ms(n["e_big_backlog_all_s"])}、{Ms(n["e_engine_all_s"])}（从服务器开始 accept 算起）。"
+                $"引擎 {n["e_engine_in_hold"]} 个（共 {n["crowd"]} 个）。{Rest(zh, n)}"
             : $"    Connects completed while busy: listen(5) {n["e_listen5_in_hold"]}, listen({backlog}) {n["e_big_backlog_in_hold"]}, " +
-                $"the engine {n["e_engine_in_hold"]} (of {n["crowd"]}); all connected and echoed " +
-                $"{Ms(n["e_listen5_all_s"])}, {Ms(n["e_big_backlog_all_s"])} and {Ms(n["e_engine_all_s"])} after the server began to accept.";
+                $"the engine {n["e_engine_in_hold"]} (of {n["crowd"]}). {Rest(zh, n)}";
+
+        /// <summary>What became of listen(5)'s crowd once the server accepted: all in, after how long, or how many still out.</summary>
+        private static string Rest(bool zh, IReadOnlyDictionary<string, double> n) => n["e_listen5_still_waiting"] == 0
+            ? zh ? $"listen(5) 开始 accept 之后，其余的在 {Ms(n["e_listen5_rest_s"])} 内全部连上（内核重发了它们的 SYN）。"
+                : $"Once listen(5)'s server accepted, the rest were all in after {Ms(n["e_listen5_rest_s"])} (the kernel resent their SYNs)."
+            : zh ? $"listen(5) 开始 accept {F(n["e_window_s"])} s 之后，仍有 {n["e_listen5_still_waiting"]} 个在等内核重发 SYN。"
+                : $"{F(n["e_window_s"])} s after listen(5)'s server began to accept, {n["e_listen5_still_waiting"]} were still waiting for the kernel to resend their SYN.";
 
         public static string NotesNotStalled(bool zh, double wait, double hold) => zh
             ? $"(a) 笔记的脚本让 B 只等了 {F(wait)} s，A 却沉默了 {F(hold)} s：没有测出卡住"
@@ -137,8 +142,8 @@ internal sealed partial class PitfallsDemo
                 $"select 引擎照常服务 C。(c) 两行先后到达，笔记的脚本只回显了 {n["c_notes_bytes_back"]} 字节：第一行被 wdata[sock] 覆盖；" +
                 $"引擎把两行都追加进输出缓冲区，{n["c_engine_bytes_back"]} 字节全部回来。(d) 每发一次只 recv(1024) 一次的客户端，" +
                 $"{longLine} 字节的回显只拿到 {n["d_once_first_reply_bytes"]} 字节，剩下的被当成了下一行的回复；读到够数为止的客户端两次都对。" +
-                $"(e) 服务器忙的时候，listen(5) 只接住了 {n["crowd"]} 个连接中的 {n["e_listen5_in_hold"]} 个，其余的要等内核重发 SYN，" +
-                $"全部连上用了 {F(n["e_listen5_all_s"])} s；listen({n["engine_backlog"]}) 和引擎在同样的时间里接住了全部。" +
+                $"(e) 服务器忙的时候，listen(5) 只接住了 {n["crowd"]} 个连接中的 {n["e_listen5_in_hold"]} 个，其余的要等内核重发 SYN：{Rest(zh, n)}" +
+                $"listen({n["engine_backlog"]}) 和引擎在同样的时间里接住了全部。" +
                 "每一条对应引擎里的哪一行：iomodels explain pitfalls --lang zh。"
             : $"(a) One silent client held the notes' non-blocking loop for {F(n["a_notes_b_wait_s"])} s, and everyone waited; the nonblocking " +
                 $"engine makes each accepted socket non-blocking and answered B in {F(n["a_engine_b_wait_s"] * 1000, "0.#")} ms. " +
@@ -148,7 +153,7 @@ internal sealed partial class PitfallsDemo
                 $"(d) A client that calls recv(1024) once per send got {n["d_once_first_reply_bytes"]} bytes of a {longLine}-byte echo and " +
                 $"took the rest for the next line's reply; a client that reads until it has them all got both right. " +
                 $"(e) While the server was busy, listen(5) held {n["e_listen5_in_hold"]} of {n["crowd"]} connects and the rest waited for the " +
-                $"kernel to resend their SYN, {F(n["e_listen5_all_s"])} s for all; listen({n["engine_backlog"]}) and the engine held every one. " +
+                $"kernel to resend their SYN. {Rest(zh, n)} With listen({n["engine_backlog"]}), and with the engine, every one got in while busy. " +
                 "Which line of the engine prevents each: iomodels explain pitfalls.";
     }
 }
