@@ -142,8 +142,12 @@ internal static class DemoCommand
         foreach (IDemoScenario scenario in DemoCatalog.All)
         {
             string[] missing = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is null)];
-            string note = missing.Length == 0 ? string.Empty
-                : zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)";
+            string[] unsupported = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is { IsSupported: false })];
+            string note = missing.Length > 0
+                ? zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)"
+                : unsupported.Length > 0
+                    ? zh ? $"（需要 {string.Join("、", unsupported)}：此操作系统上不可用）" : $" (needs {string.Join(", ", unsupported)}: not available on this OS)"
+                    : string.Empty;
             await output.WriteLineAsync($"{scenario.Name.PadRight(width)}  {scenario.Title(language)}{note}");
         }
 

@@ -40,7 +40,7 @@ internal sealed partial class PitfallsDemo
                 "then C sends again.";
 
         public static string LeaverNotes(bool zh, string death, bool served) => zh
-            ? $"    笔记的脚本：{(death.Length > 0 ? $"循环因为 {death} 而结束" : "循环没有结束")}；C 的第二行" +
+            ? $"    笔记的脚本：{(death.Length > 0 ? $"循环抛出 {death}，崩溃了" : "循环没有崩溃")}；C 的第二行" +
                 $"{(served ? "得到了回显" : "没有得到回显")}。"
             : $"    The notes' script: {(death.Length > 0 ? $"the loop died of {death}" : "the loop went on")}; C's second line " +
                 $"{(served ? "was echoed" : "was never echoed")}.";
