@@ -7,7 +7,7 @@ namespace IoModels.Cli.Demos;
 /// through both, read per message. The async engine first waits with a zero-byte receive (readiness: the
 /// runtime's epoll thread learns the socket is readable) and then receives for real; each wait that went
 /// pending resumes on a thread-pool thread, handed over by the runtime's epoll thread (several at a time when
-/// they come together, so fewer items than waits). uring posts one receive that completes with the data already
+/// they come together; a wait whose data is already there completes at once, with no hand-over). uring posts one receive that completes with the data already
 /// in its buffer, on the loop thread. Measured: the engines' receive calls and completions per message, and the
 /// thread pool's completed work items per message (the clients are blocking threads of their own, so the pool's
 /// work is the server's, give or take the demo's own few).
@@ -68,7 +68,7 @@ internal sealed class AsyncIsReadinessDemo : IDemoScenario
     private static class Text
     {
         public static string Title(bool zh) => zh
-            ? "async 底下是就绪通知：每条消息的接收次数和线程切换，async 对比 io_uring"
+            ? "async 底下是就绪通知：每条消息的接收次数和线程交接，async 对比 io_uring"
             : "async is readiness underneath: receive calls and thread hops per message, async against io_uring";
 
         public static string Question(bool zh) => zh
@@ -104,13 +104,14 @@ internal sealed class AsyncIsReadinessDemo : IDemoScenario
         public static string Conclusion(bool zh, IReadOnlyDictionary<string, double> n) => zh
             ? $"async 每条消息调用 {F(n["async_receives_per_message"])} 次接收：先用零字节的接收等待就绪（运行时的 epoll 线程得知套接字可读），" +
                 $"再用真正的接收把数据拷进来；线程池每条消息运行 {F(n["async_pool_items_per_message"])} 个工作项：挂起的等待由运行时的 epoll 线程" +
-                $"交给线程池线程继续（一起到达的会合成一个工作项，所以比消息少）。" +
+                $"交给线程池线程继续（一起到达的可以合成一个工作项；数据已经在时，等待当场完成，不必交接，所以比消息少）。" +
                 $"io_uring 每条消息只提交 {F(n["uring_receives_per_message"])} 个接收请求，完成时数据已经在缓冲区里，就在事件循环自己的线程上：" +
                 $"线程池工作项 {F(n["uring_pool_items_per_message"])} 个。所以 Linux 上 .NET 的 async 是就绪通知加同步拷贝，不是 POSIX 意义上的异步 IO。"
             : $"async made {F(n["async_receives_per_message"])} receive calls per message: a zero-byte receive to wait for readiness (the runtime's " +
                 $"epoll thread learns that the socket is readable), then the receive that copies the data; the thread pool ran " +
                 $"{F(n["async_pool_items_per_message"])} work items per message: waits that went pending, handed by the runtime's epoll thread to " +
-                "pool threads to resume (several in one item when they come together, hence fewer than messages). " +
+                "pool threads to resume (several in one item when they come together; a wait whose data is already there completes at " +
+                "once, with no hand-over; hence fewer than messages). " +
                 $"io_uring posted {F(n["uring_receives_per_message"])} receive requests per message, each completing with the data already in " +
                 $"its buffer, on the loop's own thread: {F(n["uring_pool_items_per_message"])} pool work items per message. .NET's async on Linux is " +
                 "readiness plus a synchronous copy, not asynchronous IO in the POSIX sense.";
