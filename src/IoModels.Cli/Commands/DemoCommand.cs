@@ -43,12 +43,30 @@ internal static class DemoCommand
             scenario, scale, language,
         };
         command.SetAction((result, cancellationToken) =>
-            RunAsync(result.GetValue(scenario), result.GetValue(scale), result.InvocationConfiguration.Output, cancellationToken,
-                result.GetValue(language) ?? ExplainTexts.DefaultLanguage(CultureInfo.CurrentUICulture)));
+        {
+            TextWriter output = result.InvocationConfiguration.Output;
+            // Wait for Enter only with a person at a terminal: never when piped, redirected or under CI.
+            bool person = ReferenceEquals(output, Console.Out)
+                && WaitsForEnter(Console.IsInputRedirected, Console.IsOutputRedirected, Environment.GetEnvironmentVariable("CI"));
+            return RunAsync(result.GetValue(scenario), result.GetValue(scale), output, cancellationToken,
+                result.GetValue(language) ?? ExplainTexts.DefaultLanguage(CultureInfo.CurrentUICulture), person ? Console.In : null);
+        });
         return command;
     }
 
-    public static async Task<int> RunAsync(string? name, double scale, TextWriter output, CancellationToken cancellationToken, string language = "en")
+    /// <summary>
+    /// Predict, then measure: the demo pauses after its question only when stdin and stdout are both a terminal
+    /// and the CI variable is unset or empty, so a class can think, and a pipe or a CI job never hangs.
+    /// </summary>
+    internal static bool WaitsForEnter(bool inputRedirected, bool outputRedirected, string? ci) =>
+        !inputRedirected && !outputRedirected && string.IsNullOrEmpty(ci);
+
+    /// <summary>
+    /// Runs <paramref name="name"/>: its question, how to watch it with the OS, a pause for Enter when
+    /// <paramref name="enter"/> is given, the narrated run, the conclusion if measured, and the measured answer.
+    /// </summary>
+    public static async Task<int> RunAsync(string? name, double scale, TextWriter output, CancellationToken cancellationToken, string language = "en",
+        TextReader? enter = null)
     {
         bool zh = language == "zh";
         if (string.IsNullOrEmpty(name))
@@ -66,6 +84,22 @@ internal static class DemoCommand
 
         await output.WriteLineAsync($"{scenario.Name}: {scenario.Title(language)}");
         var context = new DemoContext(output, scale, language);
+        await output.WriteLineAsync((zh ? "先猜一猜：" : "Predict: ") + scenario.Question(context));
+        await output.WriteLineAsync(zh
+            ? $"想用操作系统自己的工具看，就在另一个终端里运行（Linux；本进程 PID {Environment.ProcessId}）："
+            : $"To watch it with the OS, run in another terminal (Linux; this process is PID {Environment.ProcessId}):");
+        foreach (string line in scenario.Verify(Environment.ProcessId, language))
+        {
+            await output.WriteLineAsync("  " + line);
+        }
+
+        if (enter is not null)
+        {
+            await output.WriteLineAsync(zh ? "想好了就按回车开始。" : "Press Enter to run it.");
+            await output.FlushAsync(cancellationToken);
+            await enter.ReadLineAsync(cancellationToken);
+        }
+
         DemoResult result = await RunScenarioAsync(scenario, context, cancellationToken);
         await output.WriteLineAsync();
         if (result.Conclusion is { } conclusion)
@@ -81,6 +115,7 @@ internal static class DemoCommand
             await output.WriteLineAsync(zh ? "请在更空闲的机器上再运行一次，或者用更大的 --scale。" : "Run it again on a quieter machine, or with a larger --scale.");
         }
 
+        await output.WriteLineAsync((zh ? "答案（实测）：" : "Answer (measured): ") + scenario.Answer(result.Numbers, language));
         await output.FlushAsync(cancellationToken);
         return (int)(result.Conclusion is null ? ExitCode.Failure : ExitCode.Success);
     }
@@ -107,8 +142,12 @@ internal static class DemoCommand
         foreach (IDemoScenario scenario in DemoCatalog.All)
         {
             string[] missing = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is null)];
-            string note = missing.Length == 0 ? string.Empty
-                : zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)";
+            string[] unsupported = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is { IsSupported: false })];
+            string note = missing.Length > 0
+                ? zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)"
+                : unsupported.Length > 0
+                    ? zh ? $"（需要 {string.Join("、", unsupported)}：此操作系统上不可用）" : $" (needs {string.Join(", ", unsupported)}: not available on this OS)"
+                    : string.Empty;
             await output.WriteLineAsync($"{scenario.Name.PadRight(width)}  {scenario.Title(language)}{note}");
         }
 

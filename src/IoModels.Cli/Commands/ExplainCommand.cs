@@ -4,14 +4,14 @@ using IoModels.Cli.Explain;
 
 namespace IoModels.Cli.Commands;
 
-/// <summary><c>iomodels explain [MODEL|glossary] [--lang en|zh]</c>: the lesson behind each model, as text, and the terms.</summary>
+/// <summary><c>iomodels explain [MODEL|glossary|pitfalls] [--lang en|zh]</c>: the lesson behind each model, as text, the terms, and the notes' mistakes.</summary>
 internal static class ExplainCommand
 {
     public static Command Create()
     {
         var model = new Argument<string?>("model")
         {
-            Description = $"the model to explain ({string.Join(", ", ExplainTexts.Models)}), or {ExplainTexts.Glossary} for the terms in English and Chinese; without one, the overview and comparison",
+            Description = $"the model to explain ({string.Join(", ", ExplainTexts.Models)}), {ExplainTexts.Glossary} for the terms in English and Chinese, or {ExplainTexts.Pitfalls} for the notes' classic mistakes; without one, the overview and comparison",
             Arity = ArgumentArity.ZeroOrOne,
         };
         Option<string?> language = CommonOptions.Language();
@@ -34,14 +34,14 @@ internal static class ExplainCommand
             return (int)ExitCode.Success;
         }
 
-        if (string.Equals(model, ExplainTexts.Glossary, StringComparison.OrdinalIgnoreCase))
+        if (ExplainTexts.Extras.FirstOrDefault(t => string.Equals(t, model, StringComparison.OrdinalIgnoreCase)) is { } extra)
         {
-            output.Write(ExplainTexts.Get(ExplainTexts.Glossary, language));
+            output.Write(ExplainTexts.Get(extra, language));
             return (int)ExitCode.Success;
         }
 
         string? topic = ExplainTexts.Models.FirstOrDefault(m => string.Equals(m, model, StringComparison.OrdinalIgnoreCase))
-            ?? throw new CliException(ExitCode.UsageError, $"unknown model '{model}'; explain knows: {string.Join(", ", ExplainTexts.Models)} (and {ExplainTexts.Glossary})");
+            ?? throw new CliException(ExitCode.UsageError, $"unknown model '{model}'; explain knows: {string.Join(", ", ExplainTexts.Models)} (and {string.Join(", ", ExplainTexts.Extras)})");
         output.Write(ExplainTexts.Get(topic, language));
         output.WriteLine();
         output.WriteLine(Availability(topic, language));

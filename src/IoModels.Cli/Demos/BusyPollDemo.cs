@@ -47,6 +47,14 @@ internal sealed class BusyPollDemo : IDemoScenario
         return Judge(numbers, context.Language);
     }
 
+    public string Question(DemoContext context) => Text.Question(context.Chinese, s_pollInterval);
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) =>
+        Text.Answer(language == "zh", n["spin_cpu_percent"], n["sleep_cpu_percent"], n["spin_would_block_per_s"], s_pollInterval);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.SystemCalls(processId, language == "zh"), DemoVerify.ThreadCpu(processId, language == "zh")];
+
     public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {
         bool zh = language == "zh";
@@ -108,6 +116,17 @@ internal sealed class BusyPollDemo : IDemoScenario
         public static string Title(bool zh) => zh
             ? "nonblocking：空闲的轮询循环烧掉多少 CPU，有无轮询间隔对比"
             : "nonblocking: the CPU an idle polling loop burns, with and without a poll interval";
+
+        public static string Question(bool zh, TimeSpan interval) => zh
+            ? $"非阻塞循环，客户端都连着但谁也不发数据：它占用一个核的多少？接近 0%，还是接近 100%？" +
+                $"每次空扫之后睡 {F(interval.TotalMilliseconds)} ms 呢？"
+            : $"A non-blocking loop, clients connected and nobody sending: how much of a core does it use, about 0% or about 100%? " +
+                $"And with a {F(interval.TotalMilliseconds)} ms sleep after each empty sweep?";
+
+        public static string Answer(bool zh, double spin, double sleep, double wouldBlock, TimeSpan interval) => zh
+            ? $"一直轮询：一个核的 {F(spin, "0")}%，每秒 {F(wouldBlock, "#,0")} 次 would-block；每次空扫后睡 {F(interval.TotalMilliseconds)} ms：{F(sleep, "0")}%。"
+            : $"Spinning: {F(spin, "0")}% of a core, {F(wouldBlock, "#,0")} would-block calls a second; sleeping " +
+                $"{F(interval.TotalMilliseconds)} ms after an empty sweep: {F(sleep, "0")}%.";
 
         public static string Plan(bool zh, int clients, TimeSpan window, int pings) => zh
             ? $"{clients} 个客户端连上来后一言不发。我们先测 {F(window.TotalSeconds)} s 内本进程的 CPU，再给 {pings} 次往返计时。"

@@ -10,6 +10,10 @@ internal static class DemoCatalog
         new BusyPollDemo(),
         new SelectVsEpollDemo(),
         new ThreadsVsAsyncDemo(),
+        new EdgeVsLevelDemo(),
+        new UringVsEpollDemo(),
+        new AsyncIsReadinessDemo(),
+        new PitfallsDemo(),
     ];
 
     public static IDemoScenario? Find(string name) =>

@@ -20,6 +20,18 @@ internal interface IDemoScenario
     Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Predict, then measure: the question put to the audience before the run, sized as this run will be
+    /// (<paramref name="context"/> carries the scale and the language).
+    /// </summary>
+    string Question(DemoContext context);
+
+    /// <summary>The answer to <see cref="Question"/>, quoting the run's numbers; said whether or not they support the conclusion.</summary>
+    string Answer(IReadOnlyDictionary<string, double> numbers, string language);
+
+    /// <summary>How to watch the same thing with the OS's own tools while the demo runs in process <paramref name="processId"/>: one command a line.</summary>
+    IReadOnlyList<string> Verify(int processId, string language);
+
+    /// <summary>
     /// The conclusion from a run's numbers (those <see cref="RunAsync"/> returns), only if they show the claim:
     /// the same numbers always give the same verdict in either language, so tests can hand it a run that failed.
     /// </summary>

@@ -18,8 +18,7 @@ internal sealed class OneWorkerDemo : IDemoScenario
     public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
     {
         ModelInfo model = RequireModel("blocking");
-        // 3 s: long enough to see the wait on a projector; 300 ms at least, far above loopback round trips.
-        TimeSpan hold = context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
+        TimeSpan hold = Hold(context);
         await using IEchoServer server = StartServer(model, o => o with { Workers = 1 });
         bool zh = context.Chinese;
         context.Say(Text.Listening(zh, server.LocalEndPoint));
@@ -59,6 +58,15 @@ internal sealed class OneWorkerDemo : IDemoScenario
         return Judge(numbers, context.Language);
     }
 
+    /// <summary>How long A holds the worker: 3 s, long enough to see on a projector; 300 ms at least, far above loopback round trips.</summary>
+    private static TimeSpan Hold(DemoContext context) => context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
+
+    public string Question(DemoContext context) => Text.Question(context.Chinese, Hold(context));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n["b_wait_s"], n["a_round_trip_ms"]);
+
+    public IReadOnlyList<string> Verify(int processId, string language) => DemoVerify.AcceptQueueAndThreads(processId, language == "zh");
+
     public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {
         bool zh = language == "zh";
@@ -76,6 +84,15 @@ internal sealed class OneWorkerDemo : IDemoScenario
         public static string Title(bool zh) => zh
             ? "只有一个工作线程的 blocking：第二个客户端要等第一个离开"
             : "blocking with one worker thread: the second client waits until the first leaves";
+
+        public static string Question(bool zh, TimeSpan hold) => zh
+            ? $"只有一个工作线程。A 连上后 {F(hold.TotalSeconds)} s 不说话，这时 B 发来一行：B 的回显要等多久？几毫秒，还是整整 {F(hold.TotalSeconds)} s？"
+            : $"One worker thread. A connects and says nothing for {F(hold.TotalSeconds)} s; B sends a line meanwhile. How long until B's echo: " +
+                $"milliseconds, or the whole {F(hold.TotalSeconds)} s?";
+
+        public static string Answer(bool zh, double wait, double aTripMs) => zh
+            ? $"B 等了 {F(wait)} s；A 的回显只用了 {F(aTripMs)} ms。"
+            : $"B waited {F(wait)} s; A's echo took {F(aTripMs)} ms.";
 
         public static string Listening(bool zh, System.Net.IPEndPoint endPoint) => zh
             ? $"一个 --workers 1 的 blocking 服务器在 {endPoint} 上监听：只有一个线程，接受一个客户端后一直服务它，直到它离开。"

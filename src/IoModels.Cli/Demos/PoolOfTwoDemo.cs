@@ -15,8 +15,7 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
     public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
     {
         ModelInfo model = RequireModel("blocking");
-        // 3 s: long enough to see the wait on a projector; 300 ms at least, far above loopback round trips.
-        TimeSpan hold = context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
+        TimeSpan hold = Hold(context);
         await using IEchoServer server = StartServer(model, o => o with { Workers = 2 });
         bool zh = context.Chinese;
         context.Say(Text.Listening(zh, server.LocalEndPoint));
@@ -60,6 +59,15 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
         return Judge(numbers, context.Language);
     }
 
+    /// <summary>How long A holds a worker: 3 s, long enough to see on a projector; 300 ms at least, far above loopback round trips.</summary>
+    private static TimeSpan Hold(DemoContext context) => context.Duration(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(300));
+
+    public string Question(DemoContext context) => Text.Question(context.Chinese, Hold(context));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n["c_wait_s"], n["peak_threads"]);
+
+    public IReadOnlyList<string> Verify(int processId, string language) => DemoVerify.AcceptQueueAndThreads(processId, language == "zh");
+
     public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {
         bool zh = language == "zh";
@@ -78,6 +86,15 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
         public static string Title(bool zh) => zh
             ? "两个线程的线程池、三个客户端的 blocking：第三个要等有工作线程空出来"
             : "blocking with a pool of two threads and three clients: the third waits for a free worker";
+
+        public static string Question(bool zh, TimeSpan hold) => zh
+            ? $"两个工作线程的线程池，A 和 B 都连着，第三个客户端 C 发来一行，A 还要占着线程 {F(hold.TotalSeconds)} s：C 要等多久？"
+            : $"A pool of two worker threads; A and B are connected; C sends a line while A keeps its worker for {F(hold.TotalSeconds)} s. " +
+                "How long does C wait?";
+
+        public static string Answer(bool zh, double wait, double threads) => zh
+            ? $"C 等了 {F(wait)} s；引擎线程峰值 {threads} 个。"
+            : $"C waited {F(wait)} s; peak engine threads: {threads}.";
 
         public static string Listening(bool zh, System.Net.IPEndPoint endPoint) => zh
             ? $"一个 --workers 2 的 blocking 服务器在 {endPoint} 上监听：两个线程，每个一次服务一个客户端。"

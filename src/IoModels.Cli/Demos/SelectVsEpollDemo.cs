@@ -62,6 +62,14 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
         return Judge(numbers, context.Language);
     }
 
+    public string Question(DemoContext context) => Text.Question(context.Chinese, context.Count(FullSizes[^1], MinimumSizes[^1]));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n[$"idle_clients_{FullSizes.Length - 1}"],
+        n[$"select_scanned_per_wait_{FullSizes.Length - 1}"], n[$"epoll_ready_per_wait_{FullSizes.Length - 1}"]);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.SystemCalls(processId, language == "zh"), DemoVerify.Descriptors(processId, language == "zh")];
+
     public DemoResult Judge(IReadOnlyDictionary<string, double> numbers, string language = "en")
     {
         bool zh = language == "zh";
@@ -167,7 +175,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
             using DemoClient busy = await DemoClient.ConnectAsync(server.LocalEndPoint, cancellationToken);
             await busy.EchoAsync("warm up", cancellationToken); // every client is admitted once this one is answered
-            StatisticsSnapshot before = await SettledAsync(server, cancellationToken);
+            StatisticsSnapshot before = await DemoLoad.SettledAsync(server, cancellationToken);
             TimeSpan cpuBefore = ProcessCpu();
             var wall = Stopwatch.StartNew();
             for (int i = 0; i < pings; i++)
@@ -176,7 +184,7 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
             }
 
             wall.Stop();
-            StatisticsSnapshot after = await SettledAsync(server, cancellationToken);
+            StatisticsSnapshot after = await DemoLoad.SettledAsync(server, cancellationToken);
             TimeSpan cpu = ProcessCpu() - cpuBefore;
             long waits = after[EchoCounter.Waits] - before[EchoCounter.Waits];
             double PerWait(EchoCounter counter) => waits == 0 ? 0 : (double)(after[counter] - before[counter]) / waits;
@@ -199,37 +207,21 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
         }
     }
 
-    /// <summary>
-    /// The server's counters once it is back in its wait. The echo reaches the client while the loop may
-    /// still be visiting other sockets (select's and signal's sweeps go on after the busy one), so a
-    /// snapshot taken at once splits a sweep across two measurements; signal, counting visits one by
-    /// one, then seemed to try fewer sockets than it has. Settled: the same two snapshots 5 ms apart
-    /// (the longest sweep here, 5,000 sockets, takes a few ms), or whatever is there after a second.
-    /// </summary>
-    private static async Task<StatisticsSnapshot> SettledAsync(IEchoServer server, CancellationToken cancellationToken)
-    {
-        StatisticsSnapshot last = server.Statistics.Snapshot();
-        for (int i = 0; i < 200; i++)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellationToken);
-            StatisticsSnapshot now = server.Statistics.Snapshot();
-            if (now[EchoCounter.Waits] == last[EchoCounter.Waits] && now[EchoCounter.SocketsScanned] == last[EchoCounter.SocketsScanned])
-            {
-                return now;
-            }
-
-            last = now;
-        }
-
-        return last;
-    }
-
     /// <summary>Every sentence of this demo, in English and Chinese.</summary>
     private static class Text
     {
         public static string Title(bool zh) => zh
             ? "空闲客户端增多时的 select 与 epoll（满规模为 100、1,000、5,000）：每次等待的代价"
             : "select vs epoll as idle clients grow (100, 1,000, 5,000 at full scale): what each wait costs";
+
+        public static string Question(bool zh, int idle) => zh
+            ? $"{idle} 个空闲客户端加一个忙碌的客户端。select 每次调用要交给内核检查多少个套接字？epoll_wait 每次返回多少个事件？"
+            : $"{idle} idle clients and one busy one. How many sockets does each select call hand the kernel to check? " +
+                "How many events does each epoll_wait return?";
+
+        public static string Answer(bool zh, double idle, double scanned, double events) => zh
+            ? $"{F(idle, "0")} 个空闲客户端时：select 每次等待扫描 {F(scanned, "0.#")} 个套接字，epoll 每次等待返回 {F(events)} 个事件。"
+            : $"At {F(idle, "0")} idle clients: select scanned {F(scanned, "0.#")} sockets per wait, epoll returned {F(events)} events per wait.";
 
         public static string Plan(bool zh, int[] sizes, int pings) => zh
             ? $"每个服务器依次接入 {string.Join("、", sizes)} 个连上来后一言不发的客户端，外加一个忙碌的客户端；" +

@@ -22,7 +22,7 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
     {
         ModelInfo blocking = RequireModel("blocking");
         ModelInfo async = RequireModel("async");
-        int clients = context.Count(2000, 10);
+        int clients = Clients(context);
         context.Say(Text.Plan(context.Chinese, clients));
 
         // Async first: the blocking run leaves a grown thread pool and freed stacks behind that would blur its baseline.
@@ -45,6 +45,16 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
         };
         return Judge(numbers, context.Language);
     }
+
+    private static int Clients(DemoContext context) => context.Count(2000, 10);
+
+    public string Question(DemoContext context) => Text.Question(context.Chinese, Clients(context));
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) =>
+        Text.Answer(language == "zh", n);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.Threads(processId, language == "zh"), DemoVerify.ThreadCpu(processId, language == "zh")];
 
     public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
     {
@@ -131,6 +141,17 @@ internal sealed class ThreadsVsAsyncDemo : IDemoScenario
         public static string Title(bool zh) => zh
             ? "2,000 个客户端：每连接一个线程（blocking）对比 async，线程和内存"
             : "2,000 clients: thread per connection (blocking) vs async, threads and memory";
+
+        public static string Question(bool zh, int clients) => zh
+            ? $"{clients} 个客户端连着不说话。每连接一个线程的服务器要几个线程？async 服务器呢？"
+            : $"{clients} clients connected and silent. How many threads does thread per connection need? And async?";
+
+        public static string Answer(bool zh, IReadOnlyDictionary<string, double> n) => zh
+            ? $"{n["clients"]} 个客户端：blocking 引擎线程 {n["blocking_engine_threads"]} 个（进程线程 {Signed(n["blocking_process_threads_added"], "+0;-0;0")}）；" +
+                $"async 自己的引擎线程 {n["async_engine_threads"]} 个（进程线程 {Signed(n["async_process_threads_added"], "+0;-0;0")}：线程池和运行时的线程）。"
+            : $"At {n["clients"]} clients: blocking ran {n["blocking_engine_threads"]} engine threads (process threads " +
+                $"{Signed(n["blocking_process_threads_added"], "+0;-0;0")}); async ran {n["async_engine_threads"]} of its own (process threads " +
+                $"{Signed(n["async_process_threads_added"], "+0;-0;0")}: thread-pool and runtime threads).";
 
         public static string Plan(bool zh, int clients) => zh
             ? $"{clients} 个客户端连上来，每个收到一次回显，然后全部保持连接、一言不发，我们来清点。"

@@ -4,7 +4,7 @@ namespace IoModels.Cli.Explain;
 
 /// <summary>
 /// The teaching texts of <c>iomodels explain</c>: an overview and one text per model, in English and
-/// Chinese, and a bilingual glossary of their terms, kept as plain-text files beside this class (Explain/MODEL.LANG.txt) and embedded in the
+/// Chinese, a bilingual glossary of their terms and the notes' pitfalls, kept as plain-text files beside this class (Explain/MODEL.LANG.txt) and embedded in the
 /// executable. They do not depend on which engines this build registered.
 /// </summary>
 internal static class ExplainTexts
@@ -14,6 +14,12 @@ internal static class ExplainTexts
 
     /// <summary>The glossary's name among the texts: each term in English and Chinese with a one-line definition.</summary>
     public const string Glossary = "glossary";
+
+    /// <summary>The pitfalls' name among the texts: the notes' scripts' classic mistakes and the engine line that prevents each.</summary>
+    public const string Pitfalls = "pitfalls";
+
+    /// <summary>The texts that are not about one model, as <c>explain</c> takes them: the glossary and the pitfalls.</summary>
+    public static IReadOnlyList<string> Extras { get; } = [Glossary, Pitfalls];
 
     /// <summary>Every model the texts explain, in teaching order (Stevens' five, then the two extras).</summary>
     public static IReadOnlyList<string> Models { get; } = ["blocking", "nonblocking", "select", "epoll", "signal", "async", "uring"];

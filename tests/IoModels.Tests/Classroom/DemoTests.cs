@@ -10,6 +10,7 @@ namespace IoModels.Tests.Classroom;
 /// what it claims, and a run whose numbers contradict the claim concludes nothing. Scenarios whose
 /// engines this build lacks are skipped with the reason.
 /// </summary>
+[Collection(DemosRunAlone.Name)]
 public sealed class DemoTests
 {
     /// <summary>Small enough to take a few seconds on a loaded machine; the scenarios keep their own minimums.</summary>
@@ -30,9 +31,10 @@ public sealed class DemoTests
     }
 
     [Fact]
-    public void The_catalogue_has_the_five_lessons_with_unique_names()
+    public void The_catalogue_has_the_lessons_with_unique_names()
     {
-        Assert.Equal(["one-worker", "pool-of-two", "busy-poll", "select-vs-epoll", "threads-vs-async"], DemoCatalog.All.Select(d => d.Name));
+        Assert.Equal(["one-worker", "pool-of-two", "busy-poll", "select-vs-epoll", "threads-vs-async", "edge-vs-level", "uring-vs-epoll",
+            "async-is-readiness", "pitfalls"], DemoCatalog.All.Select(d => d.Name));
     }
 
     [SkippableTheory, MemberData(nameof(Scenarios))]
@@ -57,6 +59,10 @@ public sealed class DemoTests
         DemoResult failed = scenario.Judge(Contradict(name, n));
         Assert.Null(failed.Conclusion);
         Assert.NotEmpty(failed.Failures);
+
+        // The answer to the question put before the run quotes what this run measured.
+        Assert.Matches(@"\d", scenario.Answer(n, "en"));
+        Assert.True(CjkCount(scenario.Answer(n, "zh")) > 5, scenario.Answer(n, "zh"));
 
         // busy-poll compares CPU, which a machine loaded by other work can blur at this size; it then
         // rightly concludes nothing. Every other claim rests on counts the run controls.
@@ -103,6 +109,40 @@ public sealed class DemoTests
                 Assert.True(n["blocking_engine_threads"] >= n["clients"], $"blocking ran {n["blocking_engine_threads"]} threads for {n["clients"]} clients");
                 Assert.True(n["async_engine_threads"] < n["clients"]);
                 Assert.Contains($"ran {n["blocking_engine_threads"]} engine threads", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "edge-vs-level":
+                Assert.True(n["level_small_would_block_per_message"] <= 0.1, $"level-triggered: {n["level_small_would_block_per_message"]} EAGAIN reads per message");
+                Assert.True(n["edge_small_would_block_per_event"] >= 0.9, $"edge-triggered: {n["edge_small_would_block_per_event"]} EAGAIN reads per event");
+                Assert.True(n["level_large_events_per_message"] >= 2, $"level-triggered: {n["level_large_events_per_message"]} events per 4-buffer message");
+                Assert.True(n["level_large_events_per_message"] > n["edge_large_events_per_message"]);
+                Assert.Contains(DemoContext.F(n["level_large_events_per_message"]) + " events", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "uring-vs-epoll":
+                Assert.Equal(32, n["epoll_bytes_in_per_message"]);
+                Assert.Equal(32, n["uring_bytes_in_per_message"]);
+                Assert.True(n["uring_syscalls_per_message"] < n["epoll_syscalls_per_message"], $"uring {n["uring_syscalls_per_message"]}, epoll {n["epoll_syscalls_per_message"]}");
+                Assert.True(n["epoll_syscalls_per_message"] >= 2, $"epoll made {n["epoll_syscalls_per_message"]} counted system calls per message: a recv and a send at least");
+                Assert.Contains(DemoContext.F(n["epoll_syscalls_per_message"]) + " system calls", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "async-is-readiness":
+                Assert.True(n["async_receives_per_message"] >= 1.5, $"async made {n["async_receives_per_message"]} receive calls per message");
+                Assert.True(n["uring_receives_per_message"] < n["async_receives_per_message"]);
+                Assert.True(n["async_pool_items_per_message"] > 2 * n["uring_pool_items_per_message"],
+                    $"pool work items per message: async {n["async_pool_items_per_message"]}, uring {n["uring_pool_items_per_message"]}");
+                Assert.Contains(DemoContext.F(n["async_receives_per_message"]) + " receive calls per message", result.Conclusion, StringComparison.Ordinal);
+                break;
+            case "pitfalls":
+                // Each mistake measured in the copy of the notes' script, and not in the engine.
+                Assert.True(n["a_notes_b_wait_s"] >= n["hold_s"] * 0.9, $"B waited {n["a_notes_b_wait_s"]} s behind a silent client held {n["hold_s"]} s");
+                Assert.True(n["a_engine_b_wait_s"] < n["hold_s"] / 2, $"the engine made B wait {n["a_engine_b_wait_s"]} s");
+                Assert.Equal((1.0, 0.0, 1.0), (n["b_notes_loop_died"], n["b_notes_other_served"], n["b_engine_other_served"]));
+                Assert.Equal((0.0, 1.0, 1024.0), (n["c_notes_first_echoed"], n["c_notes_second_echoed"], n["c_notes_bytes_back"]));
+                Assert.Equal(2048, n["c_engine_bytes_back"]);
+                Assert.True(n["d_once_first_reply_bytes"] is > 0 and <= 1024, $"the read-once client's first reply was {n["d_once_first_reply_bytes"]} bytes");
+                Assert.Equal((0.0, 1.0), (n["d_once_second_reply_is_its_echo"], n["d_whole_second_reply_is_its_echo"]));
+                Assert.True(n["e_listen5_in_hold"] < n["crowd"], $"listen(5) held {n["e_listen5_in_hold"]} of {n["crowd"]}");
+                Assert.Equal(n["crowd"], n["e_engine_in_hold"]);
+                Assert.Contains($"listen(5) held {n["e_listen5_in_hold"]} of {n["crowd"]} connects", result.Conclusion, StringComparison.Ordinal);
                 break;
             default:
                 Assert.Fail($"no checks written for the {name} scenario");
@@ -162,6 +202,18 @@ public sealed class DemoTests
                 break;
             case "threads-vs-async":
                 n["async_engine_threads"] = n["clients"];
+                break;
+            case "edge-vs-level":
+                n["edge_small_would_block_per_event"] = 0; // edge-triggered stopped reading before EAGAIN
+                break;
+            case "uring-vs-epoll":
+                n["uring_syscalls_per_message"] = n["epoll_syscalls_per_message"]; // io_uring saved no system call
+                break;
+            case "async-is-readiness":
+                n["async_receives_per_message"] = n["uring_receives_per_message"]; // async received once, as uring does
+                break;
+            case "pitfalls":
+                n["c_notes_first_echoed"] = 1; // the notes' select script kept the first of two lines
                 break;
             default:
                 Assert.Fail($"no contradiction written for the {scenario} scenario");
@@ -254,6 +306,51 @@ public sealed class DemoTests
         Assert.NotEmpty(result.Failures);
     }
 
+    [Theory]
+    [InlineData(false, false, null, true)]
+    [InlineData(false, false, "", true)]
+    [InlineData(true, false, null, false)]
+    [InlineData(false, true, null, false)]
+    [InlineData(false, false, "true", false)]
+    public void A_demo_waits_for_enter_only_at_a_terminal_outside_ci(bool inputRedirected, bool outputRedirected, string? ci, bool waits)
+    {
+        Assert.Equal(waits, DemoCommand.WaitsForEnter(inputRedirected, outputRedirected, ci));
+    }
+
+    [Theory]
+    [InlineData("en")]
+    [InlineData("zh")]
+    public void Every_demo_asks_first_and_says_how_to_watch_it_with_the_os(string language)
+    {
+        var context = new DemoContext(TextWriter.Null, SmallScale, language);
+        foreach (IDemoScenario scenario in DemoCatalog.All)
+        {
+            string question = scenario.Question(context);
+            Assert.EndsWith("?", question.Replace('？', '?'), StringComparison.Ordinal);
+            Assert.True(language == "zh" ? CjkCount(question) > 10 : CjkCount(question) == 0, question);
+            IReadOnlyList<string> verify = scenario.Verify(4242, language);
+            Assert.NotEmpty(verify);
+            Assert.All(verify, line => Assert.Matches(@"^(watch|strace|grep|top|ls|nstat|ss) ", line));
+            Assert.Contains(verify, line => line.Contains("4242", StringComparison.Ordinal) || line.Contains("ss -lnt", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task A_demo_pauses_after_its_question_until_enter_when_given_a_terminal()
+    {
+        var output = new StringWriter();
+        var enter = new StringReader(Environment.NewLine);
+        int exitCode = await DemoCommand.RunAsync("one-worker", SmallScale, output, CancellationToken.None, "en", enter).WithTimeout(TimeSpan.FromSeconds(60));
+        string text = output.ToString();
+        Assert.Equal(0, exitCode);
+        int asked = text.IndexOf("Predict: ", StringComparison.Ordinal);
+        int paused = text.IndexOf("Press Enter to run it.", StringComparison.Ordinal);
+        int ran = text.IndexOf("A blocking server with --workers 1", StringComparison.Ordinal);
+        int answered = text.IndexOf("Answer (measured): ", StringComparison.Ordinal);
+        Assert.True(asked >= 0 && asked < paused && paused < ran && ran < answered, text);
+        Assert.Equal(-1, enter.Peek()); // the Enter was read
+    }
+
     [Fact]
     public void A_scenario_needing_an_engine_this_build_lacks_fails_with_one_line()
     {
@@ -272,6 +369,11 @@ public sealed class DemoTests
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("Conclusion: With one worker, B waited ", stdout, StringComparison.Ordinal);
+
+        // Predict, then measure; stdin is not a terminal here, so the demo must not wait for Enter.
+        Assert.Contains("Predict: One worker thread.", stdout, StringComparison.Ordinal);
+        Assert.Contains("Answer (measured): B waited ", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("Press Enter", stdout, StringComparison.Ordinal);
 
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05", "--lang", "zh");
         Assert.True(exitCode == 0, stderr);

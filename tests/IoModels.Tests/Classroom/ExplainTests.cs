@@ -14,10 +14,10 @@ public sealed partial class ExplainTests
 {
     public static TheoryData<string, string> ModelsAndLanguages => InEveryLanguage(ExplainTexts.Models);
 
-    /// <summary>Every text: the models, the overview and the glossary.</summary>
+    /// <summary>Every text: the models, the overview, the glossary and the pitfalls.</summary>
     public static TheoryData<string, string> TopicsAndLanguages => InEveryLanguage(AllTopics);
 
-    private static IEnumerable<string> AllTopics => ExplainTexts.Models.Append(ExplainTexts.Overview).Append(ExplainTexts.Glossary);
+    private static IEnumerable<string> AllTopics => ExplainTexts.Models.Append(ExplainTexts.Overview).Concat(ExplainTexts.Extras);
 
     [Fact]
     public void The_seven_models_are_explained_whether_or_not_this_build_registers_them()
@@ -166,7 +166,7 @@ public sealed partial class ExplainTests
         Assert.Equal(2, exitCode);
         Assert.Equal(string.Empty, stdout);
         string line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring (and glossary)", line);
+        Assert.Equal("iomodels: unknown model 'carrier-pigeon'; explain knows: blocking, nonblocking, select, epoll, signal, async, uring (and glossary, pitfalls)", line);
     }
 
     [Fact]
@@ -203,6 +203,61 @@ public sealed partial class ExplainTests
         Assert.Equal(0, exitCode);
         Assert.Equal(ExplainTexts.Get(ExplainTexts.Glossary, language), output.ToString());
         Assert.Contains("\n  " + entry + "\n      ", output.ToString().ReplaceLineEndings("\n"), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Each engine line <c>explain pitfalls</c> names as the one that prevents a mistake: the file, the method
+    /// and the code as the text quotes them, and the code as the file has it. The test fails when the engine
+    /// moves on and the text does not.
+    /// </summary>
+    public static TheoryData<string, string, string, string> PitfallLines => new()
+    {
+        { "IoModels/NonBlocking/NonBlockingEchoServer.cs", "AcceptWaiting", "client!.Blocking = false;", "client!.Blocking = false;" },
+        { "IoModels/Select/SelectEchoServer.cs", "AcceptWaiting", "Select/SelectEchoServer.cs", "client!.Blocking = false;" },
+        { "IoModels/Signal/SignalEchoServer.cs", "AcceptUntilWouldBlock", "Signal/SignalEchoServer.cs", "client.Blocking = false;" },
+        { "IoModels/Epoll/EpollEchoServer.cs", "AcceptNonBlocking", "SOCK_NONBLOCK | SOCK_CLOEXEC", "SOCK_NONBLOCK | Interop.Accept4.SOCK_CLOEXEC" },
+        { "IoModels/Select/SelectEchoServer.cs", "Run", "if (!connection.Output.IsEmpty)", "if (!connection.Output.IsEmpty)" },
+        { "IoModels/Select/SelectEchoServer.cs", "Receive", "Receive(..., out SocketError error)", "out SocketError error" },
+        { "IoModels/Select/SelectEchoServer.cs", "ReapFinished", "connection.ReceivedEnd", "_connections.Remove(connection.Socket);" },
+        { "IoModels/Select/SelectEchoServer.cs", "Receive", "connection.Output.Commit(received)", "connection.Output.Commit(received);" },
+        { "IoModels/Select/SelectEchoServer.cs", "Send", "connection.Output.Consume(sent)", "connection.Output.Consume(sent);" },
+        { "IoModels.Cli/Demos/DemoClient.cs", "ReceiveEchoAsync", "while (received < buffer.Length)", "while (received < buffer.Length)" },
+        { "IoModels.Cli/Client/EchoExchange.cs", "ReceiveAsync", "EchoExchange.cs", "Never more than is owed" },
+        { "IoModels/EchoServerOptions.cs", "Backlog", "Backlog = 4096", "public int Backlog { get; init; } = 4096;" },
+        { "IoModels/SocketSetup.cs", "CreateListener", "listener.Listen(options.Backlog);", "listener.Listen(options.Backlog);" },
+        { "IoModels/Select/SelectEchoServer.cs", "AcceptWaiting", "accept until the backlog is empty", "accept until the backlog is empty" },
+    };
+
+    [Theory, MemberData(nameof(PitfallLines))]
+    public void Explain_pitfalls_names_engine_lines_that_exist(string file, string method, string quoted, string inFile)
+    {
+        string source = File.ReadAllText(Path.Combine(RepositoryRoot(), "src", file));
+        Assert.Matches(" " + method + @"[( ]", source); // a method, or a property such as Backlog
+        Assert.Contains(inFile, source, StringComparison.Ordinal);
+        foreach (string language in ExplainTexts.Languages)
+        {
+            string text = ExplainTexts.Get(ExplainTexts.Pitfalls, language);
+            Assert.Contains(file.Split('/')[^1], text, StringComparison.Ordinal);
+            Assert.Contains(method, text, StringComparison.Ordinal);
+            Assert.Contains(quoted, text, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("en")]
+    [InlineData("zh")]
+    public void Explain_pitfalls_covers_the_five_mistakes_and_the_demo_that_measures_them(string language)
+    {
+        string text = ExplainTexts.Get(ExplainTexts.Pitfalls, language);
+        foreach (string heading in new[] { "(a) ", "(b) ", "(c) ", "(d) ", "(e) " })
+        {
+            Assert.Contains("\n" + heading, text.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }
+
+        Assert.Contains("wdata[sock] = data", text, StringComparison.Ordinal);
+        Assert.Contains("listen(5)", text, StringComparison.Ordinal);
+        Assert.Contains("iomodels demo pitfalls", text, StringComparison.Ordinal);
+        Assert.True(language == "zh" ? CjkCount(text) > 500 : CjkCount(text) == 0);
     }
 
     /// <summary>The glossary's entries: a line "  term / 术语" (or "  术语 / term") followed by a definition indented six.</summary>

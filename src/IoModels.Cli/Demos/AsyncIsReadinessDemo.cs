@@ -1,0 +1,119 @@
+using static IoModels.Cli.Demos.DemoContext;
+
+namespace IoModels.Cli.Demos;
+
+/// <summary>
+/// async/await over .NET sockets on Linux is readiness underneath, io_uring is completion: the same ping-pong
+/// through both, read per message. The async engine first waits with a zero-byte receive (readiness: the
+/// runtime's epoll thread learns the socket is readable) and then receives for real; each wait that went
+/// pending resumes on a thread-pool thread, handed over by the runtime's epoll thread (several at a time when
+/// they come together; a wait whose data is already there completes at once, with no hand-over). uring posts one receive that completes with the data already
+/// in its buffer, on the loop thread. Measured: the engines' receive calls and completions per message, and the
+/// thread pool's completed work items per message (the clients are blocking threads of their own, so the pool's
+/// work is the server's, give or take the demo's own few).
+/// </summary>
+internal sealed class AsyncIsReadinessDemo : IDemoScenario
+{
+    /// <summary>32 bytes: a small message, so the calls and hops, not the copying, are what differs.</summary>
+    private const int MessageBytes = 32;
+
+    public string Name => "async-is-readiness";
+
+    public string Title(string language) => Text.Title(language == "zh");
+
+    public IReadOnlyList<string> Models { get; } = ["async", "uring"];
+
+    private static int Clients(DemoContext context) => context.Count(20, 4);
+
+    private static int Messages(DemoContext context) => context.Count(200, 20);
+
+    public async Task<DemoResult> RunAsync(DemoContext context, CancellationToken cancellationToken)
+    {
+        ModelInfo async = RequireModel("async");
+        ModelInfo uring = RequireModel("uring");
+        int clients = Clients(context);
+        int messages = Messages(context);
+        bool zh = context.Chinese;
+        context.Say(Text.Plan(zh, clients, messages, MessageBytes));
+        var n = new Dictionary<string, double> { ["clients"] = clients, ["messages"] = (double)clients * messages };
+        await DemoLoad.CompareAsync(n, [async, uring], clients, messages, MessageBytes,
+            [("receives", EchoCounter.ReceiveCalls), ("completions", EchoCounter.Completions)],
+            model => context.Say(Text.Measured(zh, model, n)), cancellationToken);
+        return Judge(n, context.Language);
+    }
+
+    public DemoResult Judge(IReadOnlyDictionary<string, double> n, string language = "en")
+    {
+        bool zh = language == "zh";
+        return DemoResult.Judge(n,
+            [
+                DemoLoad.AllCounted(n, Models, MessageBytes, zh),
+                new(n["async_receives_per_message"] >= 1.5 && n["async_receives_per_message"] > n["uring_receives_per_message"],
+                    Text.NoReadinessWait(zh, n["async_receives_per_message"], n["uring_receives_per_message"])),
+                new(n["async_pool_items_per_message"] > 2 * n["uring_pool_items_per_message"]
+                    && n["async_pool_items_per_message"] - n["uring_pool_items_per_message"] >= 0.02,
+                    Text.NoHops(zh, n["async_pool_items_per_message"], n["uring_pool_items_per_message"])),
+            ],
+            () => Text.Conclusion(zh, n));
+    }
+
+    public string Question(DemoContext context) => Text.Question(context.Chinese);
+
+    public string Answer(IReadOnlyDictionary<string, double> n, string language) => Text.Answer(language == "zh", n);
+
+    public IReadOnlyList<string> Verify(int processId, string language) =>
+        [DemoVerify.SystemCalls(processId, language == "zh"), DemoVerify.Threads(processId, language == "zh")];
+
+    /// <summary>Every sentence of this demo, in English and Chinese.</summary>
+    private static class Text
+    {
+        public static string Title(bool zh) => zh
+            ? "async 底下是就绪通知：每条消息的接收次数和线程交接，async 对比 io_uring"
+            : "async is readiness underneath: receive calls and thread hops per message, async against io_uring";
+
+        public static string Question(bool zh) => zh
+            ? "async 引擎收一条消息要调用几次接收？io_uring 呢？每条消息有几次从一个线程交给另一个线程？"
+            : "How many receive calls does the async engine make per message? And io_uring? How many times per message is the work " +
+                "handed from one thread to another?";
+
+        public static string Answer(bool zh, IReadOnlyDictionary<string, double> n) => zh
+            ? $"async 每条消息接收 {F(n["async_receives_per_message"])} 次、线程池工作项 {F(n["async_pool_items_per_message"])} 个；" +
+                $"io_uring 接收 {F(n["uring_receives_per_message"])} 次、线程池工作项 {F(n["uring_pool_items_per_message"])} 个。"
+            : $"async: {F(n["async_receives_per_message"])} receive calls and {F(n["async_pool_items_per_message"])} thread-pool work items " +
+                $"per message; io_uring: {F(n["uring_receives_per_message"])} and {F(n["uring_pool_items_per_message"])}.";
+
+        public static string Plan(bool zh, int clients, int messages, int bytes) => zh
+            ? $"{clients} 个客户端，各在自己的阻塞线程上（不占线程池），每个发 {messages} 条 {bytes} 字节的消息；先 async，再 io_uring。"
+            : $"{clients} clients, each a blocking thread of its own (nothing on the thread pool), each sending {messages} messages of " +
+                $"{bytes} bytes; async first, then io_uring.";
+
+        public static string Measured(bool zh, string model, Dictionary<string, double> n) => zh
+            ? $"  {model}：每条消息 {F(n[$"{model}_receives_per_message"])} 次接收调用、{F(n[$"{model}_completions_per_message"])} 次完成、" +
+                $"{F(n[$"{model}_pool_items_per_message"])} 个线程池工作项。"
+            : $"  {model}: per message {F(n[$"{model}_receives_per_message"])} receive calls, {F(n[$"{model}_completions_per_message"])} completions, " +
+                $"{F(n[$"{model}_pool_items_per_message"])} thread-pool work items.";
+
+        public static string NoReadinessWait(bool zh, double async, double uring) => zh
+            ? $"async 每条消息接收 {F(async)} 次，io_uring {F(uring)} 次：没有测出先等就绪、再接收的那一次"
+            : $"async made {F(async)} receive calls per message and io_uring {F(uring)}: no wait-then-receive measured";
+
+        public static string NoHops(bool zh, double async, double uring) => zh
+            ? $"async 每条消息 {F(async)} 个线程池工作项，io_uring {F(uring)} 个：没有测出线程之间的交接"
+            : $"async ran {F(async)} thread-pool work items per message and io_uring {F(uring)}: no hand-over between threads measured";
+
+        public static string Conclusion(bool zh, IReadOnlyDictionary<string, double> n) => zh
+            ? $"async 每条消息调用 {F(n["async_receives_per_message"])} 次接收：先用零字节的接收等待就绪（运行时的 epoll 线程得知套接字可读），" +
+                $"再用真正的接收把数据拷进来；线程池每条消息运行 {F(n["async_pool_items_per_message"])} 个工作项：挂起的等待由运行时的 epoll 线程" +
+                $"交给线程池线程继续（一起到达的可以合成一个工作项；数据已经在时，等待当场完成，不必交接，所以比消息少）。" +
+                $"io_uring 每条消息只提交 {F(n["uring_receives_per_message"])} 个接收请求，完成时数据已经在缓冲区里，就在事件循环自己的线程上：" +
+                $"线程池工作项 {F(n["uring_pool_items_per_message"])} 个。所以 Linux 上 .NET 的 async 是就绪通知加同步拷贝，不是 POSIX 意义上的异步 IO。"
+            : $"async made {F(n["async_receives_per_message"])} receive calls per message: a zero-byte receive to wait for readiness (the runtime's " +
+                $"epoll thread learns that the socket is readable), then the receive that copies the data; the thread pool ran " +
+                $"{F(n["async_pool_items_per_message"])} work items per message: waits that went pending, handed by the runtime's epoll thread to " +
+                "pool threads to resume (several in one item when they come together; a wait whose data is already there completes at " +
+                "once, with no hand-over; hence fewer than messages). " +
+                $"io_uring posted {F(n["uring_receives_per_message"])} receive requests per message, each completing with the data already in " +
+                $"its buffer, on the loop's own thread: {F(n["uring_pool_items_per_message"])} pool work items per message. .NET's async on Linux is " +
+                "readiness plus a synchronous copy, not asynchronous IO in the POSIX sense.";
+    }
+}
