@@ -6,7 +6,11 @@ using Spectre.Console.Rendering;
 
 namespace IoModels.Cli.Bench;
 
-/// <summary>The bench results as a terminal table, Markdown, CSV or JSON: the same columns in each.</summary>
+/// <summary>
+/// The bench results as a terminal table, Markdown, CSV or JSON: the same figures in each. The table and
+/// Markdown put the engine calls per message in a second table, so the first stays readable; CSV and
+/// JSON carry them on each run.
+/// </summary>
 internal static class BenchFormatter
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
@@ -25,7 +29,7 @@ internal static class BenchFormatter
         row.Server,
         Integer(row.Connections),
         Integer(row.Size),
-        row.Rate is { } rate ? $"{row.Depth} @{Integer((long)rate)}/s" : Integer(row.Depth),
+        Depth(row),
         Integer((long)Math.Round(row.MessagesPerSecond)),
         row.MegabytesPerSecond.ToString("0.00", s_invariant),
         Latency(row.P50Microseconds),
@@ -40,6 +44,32 @@ internal static class BenchFormatter
         row.PeakMemoryBytes is { } memory ? $"{memory / 1e6:0.0} MB" : "-",
         $"{row.ConnectMilliseconds.ToString("0", s_invariant)} ms",
     ];
+
+    private static readonly string[] s_callHeaders =
+    [
+        "server", "conns", "size", "depth", "recv/msg", "send/msg", "wait/msg", "would-block/msg",
+    ];
+
+    /// <summary>Said above the calls table: what the figures are and what they are not.</summary>
+    internal const string CallsTitle = "engine calls per echoed message (the server's own counters, not system calls)";
+
+    /// <summary>The calls-per-message columns of one row; null when the row has none (a --target, or no summary).</summary>
+    public static string[]? CallCells(BenchRow row) => row.EngineCalls is not { } calls ? null :
+    [
+        row.Server,
+        Integer(row.Connections),
+        Integer(row.Size),
+        Depth(row),
+        PerMessage(calls.ReceivesPerMessage),
+        PerMessage(calls.SendsPerMessage),
+        PerMessage(calls.WaitsPerMessage),
+        PerMessage(calls.WouldBlockPerMessage),
+    ];
+
+    /// <summary>Messages in flight per connection, and the open-loop rate if one was set.</summary>
+    private static string Depth(BenchRow row) => row.Rate is { } rate ? $"{row.Depth} @{Integer((long)rate)}/s" : Integer(row.Depth);
+
+    private static string PerMessage(double value) => value.ToString("0.00", s_invariant);
 
     private static readonly string[] s_scaleHeaders =
     [
@@ -70,16 +100,28 @@ internal static class BenchFormatter
             return cells.Select((cell, i) => (cell, (i == 11 && row.Errors > 0) || (i == 12 && row.Mismatches > 0))).ToArray();
         }));
         table.Caption($"[grey]{Markup.Escape(report.Machine.ToString())}; load generator: {Markup.Escape(report.Generator)}[/]");
-        if (report.Scale.Count == 0)
+        var tables = new List<IRenderable> { table };
+        List<string[]> calls = CallRows(report);
+        if (calls.Count > 0)
         {
-            return table;
+            Table callTable = Table(s_callHeaders, calls.Select(cells => cells.Select(cell => (cell, false)).ToArray()));
+            callTable.Title(Markup.Escape(CallsTitle));
+            tables.Add(callTable);
         }
 
-        Table scale = Table(s_scaleHeaders, report.Scale.Select(row =>
-            ScaleCells(row).Select((cell, i) => (cell, (i == 4 && row.AllEchoedMilliseconds is null) || (i == 5 && row.Errors > 0) || (i == 6 && row.Mismatches > 0))).ToArray()));
-        scale.Title("scale: connections opened at once, one echo each, then held idle");
-        return new Rows(table, scale);
+        if (report.Scale.Count > 0)
+        {
+            Table scale = Table(s_scaleHeaders, report.Scale.Select(row =>
+                ScaleCells(row).Select((cell, i) => (cell, (i == 4 && row.AllEchoedMilliseconds is null) || (i == 5 && row.Errors > 0) || (i == 6 && row.Mismatches > 0))).ToArray()));
+            scale.Title("scale: connections opened at once, one echo each, then held idle");
+            tables.Add(scale);
+        }
+
+        return tables.Count == 1 ? table : new Rows(tables);
     }
+
+    /// <summary>The rows that have engine calls: the models bench started (a --target has no counters to read).</summary>
+    private static List<string[]> CallRows(BenchReport report) => report.Runs.Select(CallCells).OfType<string[]>().ToList();
 
     private static Table Table(string[] headers, IEnumerable<(string Text, bool Bad)[]> rows)
     {
@@ -106,6 +148,13 @@ internal static class BenchFormatter
         text.Append(s_invariant, $"Load generator: {report.Generator}  \n");
         text.Append(s_invariant, $"Started: {report.Started:yyyy-MM-dd HH:mm} UTC\n\n");
         MarkdownTable(text, s_headers, report.Runs.Select(Cells));
+        List<string[]> calls = CallRows(report);
+        if (calls.Count > 0)
+        {
+            text.Append(s_invariant, $"\nCalls: {CallsTitle}\n\n");
+            MarkdownTable(text, s_callHeaders, calls);
+        }
+
         if (report.Scale.Count > 0)
         {
             text.Append("\nScale: connections opened at once, one echo each, then held idle\n\n");
@@ -129,7 +178,8 @@ internal static class BenchFormatter
     {
         var text = new StringBuilder();
         text.Append("server,connections,size,depth,rate,messages,seconds,messages_per_second,megabytes_per_second,")
-            .Append("p50_us,p90_us,p99_us,p999_us,max_us,errors,mismatches,cpu_seconds_per_million,peak_threads,peak_memory_bytes,connections_opened,connect_ms\n");
+            .Append("p50_us,p90_us,p99_us,p999_us,max_us,errors,mismatches,cpu_seconds_per_million,peak_threads,peak_memory_bytes,connections_opened,connect_ms,")
+            .Append("receive_calls_per_message,send_calls_per_message,wait_calls_per_message,would_block_per_message\n");
         foreach (BenchRow row in report.Runs)
         {
             object?[] fields =
@@ -137,7 +187,8 @@ internal static class BenchFormatter
                 row.Server, row.Connections, row.Size, row.Depth, row.Rate, row.Messages, row.Seconds, row.MessagesPerSecond,
                 row.MegabytesPerSecond, row.P50Microseconds, row.P90Microseconds, row.P99Microseconds, row.P999Microseconds,
                 row.MaxMicroseconds, row.Errors, row.Mismatches, row.CpuSecondsPerMillion, row.PeakThreads, row.PeakMemoryBytes,
-                row.ConnectionsOpened, row.ConnectMilliseconds,
+                row.ConnectionsOpened, row.ConnectMilliseconds, row.EngineCalls?.ReceivesPerMessage, row.EngineCalls?.SendsPerMessage,
+                row.EngineCalls?.WaitsPerMessage, row.EngineCalls?.WouldBlockPerMessage,
             ];
             text.AppendJoin(',', fields.Select(CsvField)).Append('\n');
         }

@@ -34,6 +34,9 @@ internal sealed record BenchRow
     /// <summary>The server process's peak resident memory (Linux: VmHWM) in bytes.</summary>
     public long? PeakMemoryBytes { get; init; }
 
+    /// <summary>The engine's own calls per echoed message (see <see cref="Bench.EngineCalls"/>); null for a --target, or a server that printed no summary.</summary>
+    public EngineCalls? EngineCalls { get; init; }
+
     public static BenchRow From(string server, LoadResult result, TimeSpan? serverCpu, int? peakThreads, long? peakMemory) => new()
     {
         Server = server,

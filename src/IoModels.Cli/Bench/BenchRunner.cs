@@ -102,6 +102,7 @@ internal sealed class BenchRunner
     private async Task<BenchRow> RunCellAsync(string label, BenchServer? model, IPEndPoint? target, int connections, int size, ProgressTask task, CancellationToken cancellationToken)
     {
         (ServerProcess? server, IPEndPoint endPoint, int? pid) = await StartServerAsync(model, target, connections, cancellationToken);
+        BenchRow row;
         await using (server) // null for a --target: nothing of ours to stop
         {
             await using ProcessSampler? sampler = await OpenSamplerAsync(server, pid);
@@ -132,8 +133,11 @@ internal sealed class BenchRunner
             }
 
             _generator = Describe(result);
-            return BenchRow.From(label, result, cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
+            row = BenchRow.From(label, result, cpuAtEnd - cpuAtStart, sampler?.PeakThreads, sampler?.PeakMemoryBytes());
         }
+
+        // The server prints its counters as it stops, so they are read once it has gone.
+        return server is null ? row : row with { EngineCalls = server.EngineCalls(size) };
     }
 
     /// <summary>

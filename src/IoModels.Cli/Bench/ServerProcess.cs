@@ -32,6 +32,14 @@ internal sealed class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string _portFile;
     private readonly StringBuilder _stderr = new();
+
+    /// <summary>What the child wrote on stdout: nothing but its final statistics summary (bench runs it without --stats).</summary>
+    private readonly List<string> _stdout = [];
+
+    /// <summary>Lines of stdout kept: a summary is one per counter plus a few; more is something else.</summary>
+    private const int StdoutKept = 200;
+
+    private readonly TaskCompletionSource _stdoutEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _label;
 
     private ServerProcess(Process process, string portFile, string label)
@@ -62,7 +70,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         var process = new Process { StartInfo = info };
         var server = new ServerProcess(process, portFile, model.Label);
         process.ErrorDataReceived += (_, e) => server.KeepStderr(e.Data);
-        process.OutputDataReceived += (_, _) => { }; // the final statistics summary: drained, not needed
+        process.OutputDataReceived += (_, e) => server.KeepStdout(e.Data); // the final statistics summary: see EngineCalls
         process.Start();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
@@ -124,6 +132,35 @@ internal sealed class ServerProcess : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new CliException(ExitCode.Failure, $"the {model.Label} server did not start listening within {s_startTimeout.TotalSeconds:0} s: {LastWords()}");
+        }
+    }
+
+    private void KeepStdout(string? line)
+    {
+        if (line is null)
+        {
+            _stdoutEnded.TrySetResult();
+            return;
+        }
+
+        lock (_stdout)
+        {
+            if (_stdout.Count < StdoutKept)
+            {
+                _stdout.Add(line);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The engine's calls per message, from the summary the server printed as it stopped: only after
+    /// <see cref="DisposeAsync"/>, and null if it printed none (killed at the deadline, or died).
+    /// </summary>
+    public EngineCalls? EngineCalls(int messageSize)
+    {
+        lock (_stdout)
+        {
+            return Bench.EngineCalls.FromSummary(_stdout, messageSize);
         }
     }
 
@@ -227,6 +264,15 @@ internal sealed class ServerProcess : IAsyncDisposable
                     _process.Kill(entireProcessTree: true);
                     await _process.WaitForExitAsync(CancellationToken.None);
                 }
+            }
+
+            try
+            {
+                await _stdoutEnded.Task.WaitAsync(s_drainTimeout);
+            }
+            catch (TimeoutException)
+            {
+                // Something else holds its stdout open: EngineCalls reads what arrived, or reports none.
             }
         }
         finally

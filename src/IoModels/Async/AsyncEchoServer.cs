@@ -23,15 +23,22 @@ namespace IoModels.Async;
 ///    only says "data arrived", IOCP acting as a readiness signal, and the real receive after it
 ///    usually completes at once, inline. So on every OS this engine is readiness plus a copy.
 ///    (The <c>uring</c> model shows what completion looks like on Linux.)
-/// 3. Each connection waits for data with a zero-byte receive, which needs no buffer, and only then
-///    rents a buffer from the pool for the real receive and the echo, returning it before waiting
-///    again. An idle connection therefore holds no receive buffer, which is what makes 10,000
-///    idle clients cheap.
+/// 3. A quiet connection waits for data with a zero-byte receive, which needs no buffer, and only
+///    then rents a buffer from the pool for the real receive and the echo. So an idle connection
+///    holds no receive buffer, which is what makes 10,000 idle clients cheap. The wait costs
+///    system calls, though: on Linux the runtime peeks (a recv that says "would block"), then peeks
+///    again when epoll reports data, then the real receive copies: three recv per message.
+///    A connection whose data was already waiting when it asked is busy: it keeps its buffer and,
+///    after each echo, receives at once with one non-blocking call, both phases in one recv. The
+///    first call that would block returns the buffer and sends the connection back to waiting. A
+///    busy stream costs one recv per message, a quiet one three, and a receive that would block
+///    never stays posted holding a buffer.
 /// 4. The awaitable is one reusable SocketAsyncEventArgs per connection: no allocation per message.
 /// 5. Backpressure: the next receive starts only after the echo was fully sent, so a client that
 ///    stops reading stalls its own connection at one buffer and nothing else.
-/// 6. Stop drains: a connection waiting in its zero-byte receive holds no data, so stop shuts its
-///    sending side down (FIN) from outside; one that is echoing finishes and shuts down itself.
+/// 6. Stop drains: a connection that is waiting (in its zero-byte receive, or between two busy
+///    receives) holds no echo, so stop shuts its sending side down (FIN) from outside; one that is
+///    echoing finishes and shuts down itself.
 ///    Then it reads and discards until the client closes (ConnectionTable.Entry.TryShut decides
 ///    which of the two does it, exactly once).
 /// </remarks>
@@ -119,108 +126,134 @@ public sealed partial class AsyncEchoServer : EchoServerBase
         Track(listed);
         await Task.Yield(); // leave the accept loop's thread at once; everything below is this connection's
         using var operation = new SocketAwaitableEventArgs();
-        long bytesIn = 0, bytesOut = 0, unsent = 0;
+        long unsent = 0;
         CloseReason reason = CloseReason.ServerStopping;
+        byte[]? buffer = null; // rented for an echo, and kept between echoes only while the connection is busy
+        bool busy = false;
         try
         {
+            client.Blocking = false; // the busy path's receive (point 3) returns "would block"; awaited operations do not care
             while (true)
             {
-                if (Stopping && listed.TryShut())
+                if (listed.ShutForStop(Stopping))
                 {
-                    client.Shutdown(SocketShutdown.Send); // stopping, no echo in hand: FIN now (stop may have listed us too late to do it)
-                }
-
-                if (listed.IsShut)
-                {
+                    ReturnBuffer(ref buffer);
                     reason = await DiscardAsync(client, operation);
                     break;
                 }
 
-                // Phase 1, waiting for data, with no buffer: completes when data (or end of stream) is there.
-                Statistics.Increment(EchoCounter.ReceiveCalls);
-                ValueTask<SocketResult> waiting = operation.ReceiveAsync(client, Memory<byte>.Empty);
-                bool wentPending = !waiting.IsCompleted;
-                if (wentPending)
+                SocketResult received;
+                if (buffer is null)
                 {
-                    Trace.Record(TraceEvent.OperationPending, id);
+                    // Quiet: phase 1, waiting for data, with no buffer; completes when data (or end of stream) is there.
+                    Statistics.Increment(EchoCounter.ReceiveCalls);
+                    ValueTask<SocketResult> waiting = operation.ReceiveAsync(client, Memory<byte>.Empty);
+                    bool wentPending = !waiting.IsCompleted;
+                    if (wentPending)
+                    {
+                        Trace.Record(TraceEvent.OperationPending, id);
+                    }
+
+                    SocketResult ready = await waiting;
+                    Statistics.Increment(EchoCounter.Completions);
+                    if (wentPending)
+                    {
+                        Trace.Record(TraceEvent.CompletionArrived, id, ready.BytesTransferred);
+                    }
+
+                    if (!ready.Succeeded)
+                    {
+                        reason = Classify(ready.Error);
+                        break;
+                    }
+
+                    if (!listed.TryBeginEcho())
+                    {
+                        continue; // stop shut our side while we waited: nothing was read, so the top of the loop discards
+                    }
+
+                    // Phase 2, copying: the data is there, so this normally completes synchronously.
+                    buffer = ArrayPool<byte>.Shared.Rent(Options.BufferSize);
+                    Statistics.Increment(EchoCounter.ReceiveCalls);
+                    received = await operation.ReceiveAsync(client, buffer.AsMemory(0, Options.BufferSize));
+
+                    // Data already waiting when we asked means a busy connection: keep the buffer and, after
+                    // this echo, receive straight away. Data that came later means a conversation: wait again.
+                    busy = !wentPending;
+                }
+                else
+                {
+                    if (!listed.TryBeginEcho())
+                    {
+                        continue; // stop shut our side after the last echo: the top of the loop discards
+                    }
+
+                    // Busy: both phases in one non-blocking call. Data waiting costs one recv; none waiting
+                    // costs one recv that says "would block", and the connection goes back to waiting with no buffer.
+                    Statistics.Increment(EchoCounter.ReceiveCalls);
+                    int bytes = client.Receive(buffer.AsSpan(0, Options.BufferSize), SocketFlags.None, out SocketError error);
+                    if (error == SocketError.WouldBlock)
+                    {
+                        Statistics.Increment(EchoCounter.WouldBlock);
+                        listed.EndEcho();
+                        ReturnBuffer(ref buffer);
+                        busy = false;
+                        continue;
+                    }
+
+                    received = new SocketResult(bytes, error);
                 }
 
-                SocketResult ready = await waiting;
-                Statistics.Increment(EchoCounter.Completions);
-                if (wentPending)
+                if (!received.Succeeded)
                 {
-                    Trace.Record(TraceEvent.CompletionArrived, id, ready.BytesTransferred);
-                }
-                if (!ready.Succeeded)
-                {
-                    reason = Classify(ready.Error);
+                    reason = Classify(received.Error);
                     break;
                 }
 
-                if (!listed.TryBeginEcho())
+                if (received.BytesTransferred == 0)
                 {
-                    continue; // stop shut our side while we waited: nothing was read, so the top of the loop discards
+                    reason = CloseReason.ClientClosed; // end of stream, and every echo has been sent
+                    break;
                 }
 
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(Options.BufferSize);
-                try
+                int count = received.BytesTransferred;
+                unsent = count;
+                listed.Received(count);
+                Statistics.Add(EchoCounter.BytesIn, count);
+                Statistics.Add(EchoCounter.BufferedBytes, count);
+                listed.Touch();
+                AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, count));
+
+                int sent = 0;
+                SocketError sendError = SocketError.Success;
+                while (sent < count)
                 {
-                    // Phase 2, copying: the data is there, so this normally completes synchronously.
-                    Statistics.Increment(EchoCounter.ReceiveCalls);
-                    SocketResult received = await operation.ReceiveAsync(client, buffer.AsMemory(0, Options.BufferSize));
-                    if (!received.Succeeded)
+                    Statistics.Increment(EchoCounter.SendCalls);
+                    SocketResult result = await operation.SendAsync(client, buffer.AsMemory(sent, count - sent));
+                    if (!result.Succeeded)
                     {
-                        reason = Classify(received.Error);
+                        sendError = result.Error;
                         break;
                     }
 
-                    if (received.BytesTransferred == 0)
-                    {
-                        reason = CloseReason.ClientClosed; // end of stream, and every echo has been sent
-                        break;
-                    }
-
-                    unsent = received.BytesTransferred;
-
-                    int count = received.BytesTransferred;
-                    bytesIn += count;
-                    listed.Received(count);
-                    Statistics.Add(EchoCounter.BytesIn, count);
-                    Statistics.Add(EchoCounter.BufferedBytes, count);
-                    listed.Touch();
-                    AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, count));
-
-                    int sent = 0;
-                    SocketError sendError = SocketError.Success;
-                    while (sent < count)
-                    {
-                        Statistics.Increment(EchoCounter.SendCalls);
-                        SocketResult result = await operation.SendAsync(client, buffer.AsMemory(sent, count - sent));
-                        if (!result.Succeeded)
-                        {
-                            sendError = result.Error;
-                            break;
-                        }
-
-                        sent += result.BytesTransferred;
-                        unsent = count - sent;
-                    }
-
-                    bytesOut += sent;
-                    listed.Sent(sent);
-                    Statistics.Add(EchoCounter.BytesOut, sent);
-                    Statistics.Add(EchoCounter.BufferedBytes, -count);
-                    listed.Touch();
-                    listed.EndEcho();
-                    if (sendError != SocketError.Success)
-                    {
-                        reason = Classify(sendError);
-                        break;
-                    }
+                    sent += result.BytesTransferred;
+                    unsent = count - sent;
                 }
-                finally
+
+                listed.Sent(sent);
+                Statistics.Add(EchoCounter.BytesOut, sent);
+                Statistics.Add(EchoCounter.BufferedBytes, -count);
+                listed.Touch();
+                listed.EndEcho();
+                if (sendError != SocketError.Success)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    reason = Classify(sendError);
+                    break;
+                }
+
+                if (!busy)
+                {
+                    ReturnBuffer(ref buffer);
                 }
             }
 
@@ -247,14 +280,24 @@ public sealed partial class AsyncEchoServer : EchoServerBase
         }
         finally
         {
+            ReturnBuffer(ref buffer);
             Connections.Remove(id); // first: stop must not abort a socket that is being closed here
             SocketSetup.CloseQuietly(client);
             CloseReason idle = listed.StalledAtIdle ? CloseReason.IdleStalled : CloseReason.IdleTimeout;
-            Closed(id, remote, bytesIn, bytesOut, listed.IsClosedForIdle ? idle : reason, unsent);
+            Closed(listed, listed.IsClosedForIdle ? idle : reason, unsent);
             if (Interlocked.Decrement(ref _serving) == 0 && Stopping)
             {
                 _drained.TrySetResult(); // the last connection of a stopping server is gone
             }
+        }
+    }
+
+    private static void ReturnBuffer(ref byte[]? buffer)
+    {
+        if (buffer is not null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = null;
         }
     }
 }

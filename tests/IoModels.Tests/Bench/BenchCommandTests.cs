@@ -14,7 +14,8 @@ public sealed partial class BenchCommandTests
         (int exitCode, string stdout, string stderr) = await CliProcess.RunAsync(null,
             "bench", "--model", "blocking", "--duration", "1s", "--warmup", "200ms", "--connections", "2");
         Assert.True(exitCode == 0, stderr);
-        string row = Assert.Single(stdout.Split('\n'), l => l.Contains("blocking", StringComparison.Ordinal));
+        IEnumerable<string> mainTable = stdout.Split('\n').TakeWhile(l => !l.Contains(IoModels.Cli.Bench.BenchFormatter.CallsTitle, StringComparison.Ordinal));
+        string row = Assert.Single(mainTable, l => l.Contains("blocking", StringComparison.Ordinal));
         Assert.Contains("msg/s", stdout, StringComparison.Ordinal);
         Assert.Contains("p99.9", stdout, StringComparison.Ordinal);
         string[] cells = row.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -37,7 +38,11 @@ public sealed partial class BenchCommandTests
                 "--depth", "2", "--format", "markdown", "--output", file, "--chart", chart);
             Assert.True(exitCode == 0, stderr);
             Assert.Contains("| server | conns |", stdout, StringComparison.Ordinal);
-            Assert.Equal(2, stdout.Split('\n').Count(l => l.StartsWith("| async |", StringComparison.Ordinal)));
+            string[] markdown = stdout.Split('\n');
+            int calls = Array.FindIndex(markdown, l => l.StartsWith("Calls: ", StringComparison.Ordinal));
+            Assert.True(calls > 0, stdout); // the engine calls per message follow, in a table of their own
+            Assert.Equal(2, markdown[..calls].Count(l => l.StartsWith("| async |", StringComparison.Ordinal)));
+            Assert.Equal(2, markdown[calls..].Count(l => l.StartsWith("| async |", StringComparison.Ordinal)));
 
             using JsonDocument json = JsonDocument.Parse(await File.ReadAllTextAsync(file));
             JsonElement root = json.RootElement;
@@ -50,6 +55,8 @@ public sealed partial class BenchCommandTests
                 Assert.Equal(64, r.GetProperty("size").GetInt32());
                 Assert.Equal(0, r.GetProperty("mismatches").GetInt64());
                 Assert.True(r.GetProperty("messages").GetInt64() > 0);
+                double receives = r.GetProperty("engineCalls").GetProperty("receivesPerMessage").GetDouble();
+                Assert.True(receives > 0 && double.IsFinite(receives), $"receives per message: {receives}"); // below 1 when two in flight share a receive
             });
 
             string svg = await File.ReadAllTextAsync(chart);
