@@ -43,7 +43,7 @@ public sealed class PollingModelTests
         await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.BufferedBytes] == 0, "the echo is out");
 
         StatisticsSnapshot before = server.Statistics.Snapshot();
-        await Task.Delay(300);
+        await Task.Delay(300); // the measuring window: how often it sweeps while idle is what is tested
         StatisticsSnapshot after = server.Statistics.Snapshot();
         long Delta(EchoCounter c) => after[c] - before[c];
 
@@ -65,7 +65,7 @@ public sealed class PollingModelTests
         await client.AssertEchoAsync("before the nap"u8.ToArray());
 
         long sweeps = server.Statistics[EchoCounter.Sweeps];
-        await Task.Delay(1000);
+        await Task.Delay(1000); // the measuring window: how few sweeps a second of idleness costs is what is tested
         long swept = server.Statistics[EchoCounter.Sweeps] - sweeps;
         Assert.InRange(swept, 1, 60); // about 20 empty sweeps in a second, 50 ms apart; a spinning loop makes many thousands
 

@@ -4,7 +4,7 @@
 # test fails the script. Knobs (environment): IOMODELS_FAULT_SECONDS (traffic per engine case,
 # default 10), IOMODELS_FAULT_SEED (replay a run), IOMODELS_FAULT_CLIENTS, IOMODELS_MEMORY_CLIENTS.
 # It runs the whole descriptor-limit matrix (every engine case at limits 64 to 1,024, a few minutes);
-# plain `dotnet test` runs every model at 128 and the default model at 64 only. IOMODELS_DESCRIPTOR_MATRIX=base runs only that.
+# plain `dotnet test` runs every engine case at 128 and the default model at 64 only. IOMODELS_DESCRIPTOR_MATRIX=base runs only that.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

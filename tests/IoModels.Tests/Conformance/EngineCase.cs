@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using IoModels.Cli.Commands;
 
 namespace IoModels.Tests.Conformance;
 
@@ -57,6 +59,37 @@ public static class EngineCases
     }
 
     public static EngineCase Get(string name) => All.Single(c => c.Name == name);
+
+    /// <summary>
+    /// The <c>serve</c> arguments that run <paramref name="engine"/> as a user would type them: the model,
+    /// then a flag for each option the case sets (flag names from the CLI's own <see cref="ModelFlags"/>),
+    /// so a child-process test runs every variant without a second list to keep in step with this one.
+    /// </summary>
+    public static string[] ServeArguments(EngineCase engine)
+    {
+        EchoServerOptions options = OptionsFor(engine);
+        var arguments = new List<string> { "--model", engine.Model };
+        foreach (EngineOption option in EngineOption.All.Where(o => o.IsSetIn(options)))
+        {
+            arguments.Add(ModelFlags.FlagName(option));
+            object value = typeof(EchoServerOptions).GetProperty(option.Name)!.GetValue(options)!;
+            switch (option.Kind)
+            {
+                case EngineOptionKind.Count:
+                    arguments.Add(Convert.ToString(value, CultureInfo.InvariantCulture)!);
+                    break;
+                case EngineOptionKind.Duration:
+                    arguments.Add(string.Create(CultureInfo.InvariantCulture, $"{((TimeSpan)value).TotalMilliseconds}ms"));
+                    break;
+                case EngineOptionKind.Switch:
+                    break;
+                default:
+                    throw new InvalidOperationException($"{engine.Name} sets {option.Name}, of a kind ({option.Kind}) with no serve spelling here: add one");
+            }
+        }
+
+        return [.. arguments];
+    }
 
     /// <summary>Options for a test server: loopback, port 0, then the case's own tuning.</summary>
     public static EchoServerOptions OptionsFor(EngineCase engine, Func<EchoServerOptions, EchoServerOptions>? adjust = null)

@@ -55,15 +55,23 @@ public sealed class SelectScaleTests
     }
 
     /// <summary>
-    /// Waits and sockets scanned, read while the engine sleeps in Select: right after it starts a new
-    /// wait (it counts both just before the call) and a moment later, so the two counters agree.
+    /// Waits and sockets scanned from one published round, after at least one more wait: the engine
+    /// adds both once per wait (a flush after Select returns, one counter after the other), so a reading
+    /// is whole when neither counter moved while it was taken, read twice; with every client idle the
+    /// engine then sits in Select for its timeout before it publishes again.
     /// </summary>
     private static async Task<(long Waits, long Scanned)> SettledReadingAsync(RunningServer server)
     {
         long waits = server.Statistics[EchoCounter.Waits];
-        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.Waits] > waits, "the engine waits again");
-        await Task.Delay(100); // the engine is now blocked for up to the 500 ms select timeout
-        return (server.Statistics[EchoCounter.Waits], server.Statistics[EchoCounter.SocketsScanned]);
+        (long Waits, long Scanned) reading = default;
+        await TaskTimeoutExtensions.Eventually(() =>
+        {
+            long scanned = server.Statistics[EchoCounter.SocketsScanned];
+            long now = server.Statistics[EchoCounter.Waits];
+            reading = (now, scanned);
+            return now > waits && server.Statistics[EchoCounter.SocketsScanned] == scanned && server.Statistics[EchoCounter.Waits] == now;
+        }, "the engine publishes another wait, with both counters standing still");
+        return reading;
     }
 
     /// <summary>The soft RLIMIT_NOFILE, from /proc/self/limits ("Max open files  SOFT  HARD  files").</summary>

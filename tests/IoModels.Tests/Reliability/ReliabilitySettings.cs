@@ -30,7 +30,7 @@ internal static class ReliabilitySettings
 
     /// <summary>
     /// IOMODELS_DESCRIPTOR_MATRIX=all: the descriptor-limit test runs every engine case at every limit
-    /// (12 cases x 7 limits, several minutes); unset, every model at three limits (about a minute).
+    /// (every case x 7 limits, several minutes); unset, every engine case at 128 and the default model at 64.
     /// </summary>
     public static bool FullDescriptorMatrix { get; } = Environment.GetEnvironmentVariable("IOMODELS_DESCRIPTOR_MATRIX") == "all";
 
