@@ -56,7 +56,12 @@ public sealed unsafe partial class UringEchoServer
     private void Finish(UringLoop loop, UringConnection connection)
     {
         loop.Connections.Remove(connection.Id);
-        long unechoed = connection.Output.Count;
+        long unechoed = connection.Unechoed;
+        if (!connection.OwnsBuffers)
+        {
+            ReleaseBuffers(loop, connection); // nothing in the kernel sends from them any more
+        }
+
         connection.Dispose();
         Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
     }
@@ -78,7 +83,7 @@ public sealed unsafe partial class UringEchoServer
             }
 
             int sample = connection.UnsentSample;
-            bool echoPending = connection.SendPending || !connection.Output.IsEmpty;
+            bool echoPending = connection.SendPending || !connection.NothingQueued;
             IdleVerdict verdict = Idle.Check(connection.LastActivity, now, connection.Fd, echoPending, ref sample);
             connection.UnsentSample = sample;
             if (verdict == IdleVerdict.Moved)
@@ -90,6 +95,31 @@ public sealed unsafe partial class UringEchoServer
                 BeginClose(loop, connection, IdleRule.CloseReasonOf(verdict));
             }
         }
+    }
+
+    private void PostShutdown(UringLoop loop, UringConnection connection)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_SHUTDOWN, connection.Fd, UserData(connection.Id, UringOp.Shutdown));
+        sqe->len = SHUT_WR; // how
+        connection.ShutdownPending = true;
+    }
+
+    private void OnShutdown(UringLoop loop, UringConnection connection, int result)
+    {
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // after a half-close, or cut while draining: the close comes next either way
+            return;
+        }
+
+        if (result < 0)
+        {
+            Fail(loop, connection, "shutdown", -result);
+            return;
+        }
+
+        connection.SendShut = true; // stopping, and our FIN is out: from now on input is only discarded
+        ContinueDrain(loop, connection);
     }
 
     // ---- Stopping ----
@@ -122,7 +152,7 @@ public sealed unsafe partial class UringEchoServer
     private void ContinueDrain(UringLoop loop, UringConnection connection)
     {
         if (!loop.Draining || connection.Closing || connection.ReceivePending || connection.SendPending ||
-            connection.ShutdownPending || !connection.Output.IsEmpty)
+            connection.ShutdownPending || !connection.NothingQueued)
         {
             return; // not stopping, ending already, or waiting for a completion (the echoes first)
         }
@@ -137,12 +167,13 @@ public sealed unsafe partial class UringEchoServer
         }
         else
         {
-            // No receive for echoing is in flight any more, so the receive buffer takes what is thrown away.
+            // No receive for echoing is in flight any more, so the receive buffer (or, with provided buffers,
+            // the loop's scratch buffer, which nobody reads) takes what is thrown away.
             io_uring_sqe* sqe = Prepare(loop, IORING_OP_RECV, connection.Fd, UserData(connection.Id, UringOp.Discard));
-            sqe->addr = (ulong)connection.ReceiveBuffer;
+            sqe->addr = (ulong)(connection.OwnsBuffers ? connection.ReceiveBuffer : loop.Buffers!.Scratch);
             sqe->len = (uint)connection.BufferSize;
             connection.ReceivePending = true;
-            Statistics.Increment(EchoCounter.ReceiveCalls);
+            loop.Count(EchoCounter.ReceiveCalls);
         }
     }
 
@@ -151,7 +182,7 @@ public sealed unsafe partial class UringEchoServer
         if (result > 0)
         {
             connection.Touch(); // bytes moved: a client still sending while we drain is not idle
-            Statistics.Add(EchoCounter.BytesDiscarded, result);
+            loop.Count(EchoCounter.BytesDiscarded, result);
         }
 
         if (connection.Closing)
@@ -216,7 +247,7 @@ public sealed unsafe partial class UringEchoServer
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
-            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Output.Count);
+            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Unechoed);
         }
 
         loop.Connections.Clear();

@@ -11,31 +11,36 @@ namespace IoModels.Uring;
 /// <remarks>
 /// How this model works — read top to bottom:
 /// 1. Readiness (select, poll, epoll) asks "which sockets could I read now?" and then makes the read
-///    itself. Completion turns that around: we hand the kernel a buffer and say "receive into this",
-///    and it tells us only when it is "done, n bytes". That passes the POSIX test for asynchronous IO
-///    (UNP 6.2): the request does not block us, no second call is needed, and the completion arrives
-///    with the data already in our buffer. Which thread's CPU does the copy is a separate question:
-///    for a socket, io_uring tries the receive when it is submitted, arms an internal poll if there
-///    is no data, and retries when the socket becomes readable, as task work on the submitting
-///    thread. So the copy runs in the kernel on this loop's own thread: with DEFER_TASKRUN (point
-///    10) inside our io_uring_enter, on older kernels when the kernel interrupts the thread.
+///    itself. Completion turns that around: we ask the kernel "receive for this connection", and it
+///    tells us only when it is "done, n bytes, in buffer b". That passes the POSIX test for
+///    asynchronous IO (UNP 6.2): the request does not block us, no second call is needed, and the
+///    completion arrives with the data already in our memory. The copy runs in the kernel on this
+///    loop's own thread: for a socket, io_uring tries the receive, arms an internal poll if there is
+///    no data, and retries as task work when it becomes readable; with DEFER_TASKRUN (point 10) only
+///    inside our io_uring_enter.
 /// 2. The requests and the answers travel through two rings shared with the kernel (see Ring.cs): we
 ///    write submission entries (SQEs) and publish them; one io_uring_enter call both submits a whole
 ///    batch and sleeps until completions (CQEs) arrive. Many operations, one system call.
 /// 3. Contrast with <c>async</c>: .NET's async sockets on Linux are readiness underneath (the
 ///    runtime's epoll thread, then a non-blocking recv on a pool thread). Here no thread ever calls
 ///    recv or send: the kernel does.
-/// 4. Because the kernel writes into the buffer at a time of its choosing, the buffer must not move
-///    or be freed while the receive is in flight: each connection's buffers are native memory, freed
-///    only after its close completed. (The price: a receive is always pending, so every idle
-///    connection holds its receive buffer. io_uring's provided buffers remove that; not shown here.)
-/// 5. One accept request serves every client: a multishot accept (Linux 5.19+) completes once per
-///    connection and stays armed; older kernels re-arm a single-shot accept after each one.
+/// 4. Provided buffers (ProvidedBuffers.cs): each loop lends the kernel one pool of buffers through a
+///    third shared ring. A receive names the pool, not a buffer; the kernel takes one only when data
+///    is there, and the completion says which (its id in cqe.flags). So an idle connection holds no
+///    buffer, however many there are. We uppercase in place, send from that same buffer (no copy),
+///    and give it back to the ring once the send completed. The pool is native memory: the kernel
+///    writes into it at times of its choosing, so it must never move, and is freed after the ring.
+/// 5. One request serves many completions: a multishot receive (Linux 6.0+) stays armed and
+///    completes once per chunk of data (IORING_CQE_F_MORE: more will come); a multishot accept
+///    (5.19+) once per client. A multishot ends without F_MORE (end of stream, an error, a cancel,
+///    ENOBUFS when the pool is empty): we arm it again, for ENOBUFS once a buffer comes back.
 /// 6. Each completion carries the user_data we gave its request: the connection id and the step
 ///    (receive, send, close, ...), so the loop knows what finished without any lookup by descriptor.
-/// 7. Received bytes are uppercased into the connection's OutputBuffer, whose front is copied to the
-///    send buffer and sent. A send may take fewer bytes than asked: the rest is sent again.
-///    Backpressure: no receive is submitted while the OutputBuffer is full.
+/// 7. Backpressure: a client that stops reading holds its echoes, in pool buffers, up to its output
+///    limit; then its receive is cancelled (what was already received is still echoed), and armed
+///    again when its sends drain it. So one slow reader cannot empty the pool for everyone; a client
+///    that holds its buffers and never reads is closed by the idle rule. A send may take fewer bytes
+///    than asked: the rest is sent again.
 /// 8. Ending a connection is also asynchronous: cancel what is in flight, wait for those
 ///    completions, then submit the close. Half-close: after the last echo, shutdown(SHUT_WR), close.
 /// 9. With --loops N there are N rings and N threads, each with its own SO_REUSEPORT listener; the
@@ -52,9 +57,12 @@ namespace IoModels.Uring;
 /// 11. Stop drains, in completion terms: the first wake cancels the accept and every posted receive
 ///    (one that completes with data before its cancel is echoed: those bytes were read). Once a
 ///    connection has nothing in flight and nothing queued, a shutdown request sends FIN, and its
-///    receives go on into the same buffer only to be thrown away, until the client closes. At the
+///    receives go on into a scratch buffer only to be thrown away, until the client closes. At the
 ///    drain deadline a second wake cuts what is left: cancel, wait for the completions, then close(2)
 ///    with SO_LINGER 0, a reset.
+/// 12. Kernels without multishot receive or provided-buffer rings (before 6.0) keep one receive and
+///    its own buffer posted per connection, and copy each echo to a send buffer
+///    (UringEchoServer.OwnBuffers.cs): an idle connection then costs its receive buffer.
 /// </remarks>
 [SupportedOSPlatform("linux")]
 public sealed unsafe partial class UringEchoServer : EchoServerBase
@@ -119,29 +127,12 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         }
     }
 
-    /// <summary>
-    /// Runs the echo path once before serving. The first call of a method can load an assembly (a
-    /// facade such as System.Memory, which the IL names for AsSpan and friends), and loading opens a
-    /// file. If that first call came while the process was out of descriptors (EMFILE, exactly when
-    /// accept backs off) the load would fail inside the loop: seen under prlimit --nofile=150 with 250 clients.
-    /// </summary>
-    private static void WarmUp()
-    {
-        using var queue = new OutputBuffer(16);
-        Span<byte> sample = stackalloc byte[] { (byte)'a', (byte)'b' };
-        AsciiUpper.ToUpperInPlace(sample);
-        queue.Append(sample);
-        queue.GetReadSpan().CopyTo(sample);
-        queue.Consume(sample.Length);
-        _ = SocketErrors.IsResourceExhaustion(ToSocketError(Interop.Libc.EMFILE));
-        _ = IsConnectionLost(Interop.Libc.ECONNRESET);
-    }
-
     private void Run(UringLoop loop)
     {
         try
         {
             loop.Ring.EnableOnThisThread();
+            UseProvidedBuffers(loop);
             ArmWake(loop);
             ArmAccept(loop);
             TimeSpan? sweepPeriod = Idle.Enabled ? Idle.SweepPeriod : null;
@@ -161,20 +152,20 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
                 }
 
                 // One system call: submit everything prepared since the last one, then sleep until a
-                // completion arrives (or the idle sweep is due).
+                // completion arrives (or the idle sweep is due). What this pass counted is published first.
+                loop.FlushCounts(Statistics);
                 loop.Ring.SubmitAndWait(sweepPeriod, out bool timedOut);
-                Statistics.Add(EchoCounter.Waits, loop.Ring.EnterCalls - entersCounted); // this one, and any made when the queue filled
+                loop.Count(EchoCounter.Waits, loop.Ring.EnterCalls - entersCounted); // this one, and any made when the queue filled
                 entersCounted = loop.Ring.EnterCalls;
                 if (timedOut)
                 {
-                    Statistics.Increment(EchoCounter.WaitTimeouts);
+                    loop.Count(EchoCounter.WaitTimeouts);
                 }
 
-                long submitted = Statistics[EchoCounter.Submissions];
                 int reaped = ReapCompletions(loop);
-                Statistics.Add(EchoCounter.ReadyEvents, reaped);
-                Trace.Record(TraceEvent.CompletionsReaped, 0, reaped, submitted - submittedAtLastWait);
-                submittedAtLastWait = submitted;
+                loop.Count(EchoCounter.ReadyEvents, reaped);
+                Trace.Record(TraceEvent.CompletionsReaped, 0, reaped, loop.Submitted - submittedAtLastWait);
+                submittedAtLastWait = loop.Submitted;
                 if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
                 {
                     loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;
@@ -184,6 +175,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         }
         finally
         {
+            loop.FlushCounts(Statistics);
             EndLoop(loop);
         }
     }
@@ -194,10 +186,10 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         while (loop.Ring.TryReadCqe(out io_uring_cqe cqe))
         {
             reaped++;
-            Statistics.Increment(EchoCounter.Completions);
+            loop.Count(EchoCounter.Completions);
             if ((cqe.flags & IORING_CQE_F_MORE) == 0)
             {
-                loop.InFlight--; // this request is finished (a multishot accept with F_MORE is still armed)
+                loop.InFlight--; // this request is finished (a multishot with F_MORE is still armed)
             }
 
             var op = (UringOp)(cqe.user_data & 0xFF);
@@ -223,7 +215,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
                     // 0 or -ENOENT/-EALREADY: either way the cancelled request reports its own completion.
                     break;
                 default:
-                    OnConnectionCompletion(loop, loop.Connections[id], op, cqe.res);
+                    OnConnectionCompletion(loop, loop.Connections[id], op, cqe);
                     break;
             }
         }
@@ -233,25 +225,28 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
 
     // ---- Serving a connection ----
 
-    private void OnConnectionCompletion(UringLoop loop, UringConnection connection, UringOp op, int result)
+    private void OnConnectionCompletion(UringLoop loop, UringConnection connection, UringOp op, io_uring_cqe cqe)
     {
         switch (op)
         {
-            case UringOp.Receive:
+            case UringOp.Receive when connection.OwnsBuffers:
                 connection.ReceivePending = false;
-                OnReceived(loop, connection, result);
+                OnReceivedOwn(loop, connection, cqe.res);
+                break;
+            case UringOp.Receive:
+                OnReceived(loop, connection, cqe.res, cqe.flags);
                 break;
             case UringOp.Send:
                 connection.SendPending = false;
-                OnSent(loop, connection, result);
+                OnSent(loop, connection, cqe.res);
                 break;
             case UringOp.Shutdown:
                 connection.ShutdownPending = false;
-                OnShutdown(loop, connection, result);
+                OnShutdown(loop, connection, cqe.res);
                 break;
             case UringOp.Discard:
                 connection.ReceivePending = false;
-                OnDiscarded(loop, connection, result);
+                OnDiscarded(loop, connection, cqe.res);
                 break;
             case UringOp.Close:
                 Finish(loop, connection); // close(2) releases the descriptor even when it reports an error
@@ -261,38 +256,61 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         }
     }
 
+    /// <summary>Arms the connection's one multishot receive: the kernel picks a pool buffer whenever data comes.</summary>
     private void PostReceive(UringLoop loop, UringConnection connection)
     {
-        if (connection.ReceivePending || connection.ReadClosed || connection.Closing || loop.Draining)
+        if (connection.OwnsBuffers)
         {
-            return; // stopping: nothing new is read for echoing
+            PostReceiveOwn(loop, connection);
+            return;
         }
 
-        int length = Math.Min(connection.BufferSize, connection.Output.FreeSpace);
-        if (length == 0)
+        if (connection.ReceivePending || connection.ReadClosed || connection.Closing || loop.Draining)
         {
-            return; // backpressure: the OutputBuffer is full; the next completed send frees space and posts again
+            return; // armed already, at end of stream, ending, or stopping: nothing new is read for echoing
+        }
+
+        // Backpressure, exact: the multishot may take only what keeps the queue within the output limit
+        // (the kernel fills a whole buffer before it looks at the limit, hence a buffer's worth less).
+        int size = loop.Buffers!.Size;
+        long budget = (long)connection.OutputLimit - connection.Queued - (size - 1);
+        if (budget <= 0 || (long)connection.HeldBuffers * size >= connection.OutputLimit)
+        {
+            return; // the client holds its limit, in bytes or in buffers: the send that frees some arms this again
         }
 
         io_uring_sqe* sqe = Prepare(loop, IORING_OP_RECV, connection.Fd, UserData(connection.Id, UringOp.Receive));
-        sqe->addr = (ulong)connection.ReceiveBuffer;
-        sqe->len = (uint)length;
+        sqe->ioprio = IORING_RECV_MULTISHOT;
+        sqe->flags = IOSQE_BUFFER_SELECT;
+        sqe->buf_index = ProvidedBuffers.GroupId; // buf_group: no address, no length; the buffer is the kernel's pick
+        sqe->splice_fd_in = (int)budget;          // optlen: the multishot ends (no F_MORE) once it received this much
         connection.ReceivePending = true;
-        Statistics.Increment(EchoCounter.ReceiveCalls);
+        loop.Count(EchoCounter.ReceiveCalls);
     }
 
-    private void OnReceived(UringLoop loop, UringConnection connection, int result)
+    private void OnReceived(UringLoop loop, UringConnection connection, int result, uint flags)
     {
-        if (result > 0)
+        if ((flags & IORING_CQE_F_MORE) == 0)
         {
-            // The kernel already copied the bytes here: uppercase them and queue the echo. They fit:
-            // the receive asked for no more than the queue's free space, and only sends changed it since.
-            var received = new Span<byte>(connection.ReceiveBuffer, result);
-            AsciiUpper.ToUpperInPlace(received);
-            connection.Output.Append(received);
-            connection.BytesIn += result;
-            connection.Touch();
-            Statistics.Add(EchoCounter.BytesIn, result);
+            connection.ReceivePending = connection.ReceiveCancelled = false; // this multishot has ended
+        }
+
+        if ((flags & IORING_CQE_F_BUFFER) != 0)
+        {
+            int id = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
+            if (result > 0)
+            {
+                // The kernel received into buffer `id`: uppercase it there; the echo is sent from there too.
+                AsciiUpper.ToUpperInPlace(new Span<byte>(loop.Buffers!.Address(id), result));
+                Hold(loop, connection, id, result);
+                connection.BytesIn += result;
+                connection.Touch();
+                loop.Count(EchoCounter.BytesIn, result);
+            }
+            else
+            {
+                Recycle(loop, id); // it holds nothing
+            }
         }
 
         if (connection.Closing)
@@ -304,51 +322,64 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         if (result > 0)
         {
             PostSend(loop, connection);
-            PostReceive(loop, connection);
+            if (connection.ReceivePending && !connection.ReceiveCancelled &&
+                (long)connection.HeldBuffers * loop.Buffers!.Size >= connection.OutputLimit)
+            {
+                // Backpressure in buffers: many small receives can hold more buffers than bytes. Stop
+                // taking pool buffers for this client; what completes before the cancel is still echoed.
+                Cancel(loop, UserData(connection.Id, UringOp.Receive));
+                connection.ReceiveCancelled = true;
+            }
         }
         else if (result == 0)
         {
             connection.ReadClosed = true; // end of stream: send what is queued, then close
             FinishIfFlushed(loop, connection);
         }
-        else if (result == -Interop.Libc.ECANCELED && loop.Draining)
+        else if (result == -Interop.Libc.ENOBUFS)
         {
-            ContinueDrain(loop, connection); // stop cancelled the receive before any data came
+            // The pool is empty: the data waits in the socket. Arm again once a buffer is back.
+            if (loop.Buffers!.Free == 0 && !connection.WaitingForBuffers)
+            {
+                connection.WaitingForBuffers = true;
+                loop.WaitingForBuffers.Enqueue(connection);
+                return;
+            }
+        }
+        else if (result == -Interop.Libc.ECANCELED)
+        {
+            ContinueDrain(loop, connection); // stop's cancel (a backpressure cancel is armed again below)
         }
         else
         {
             Fail(loop, connection, "recv", -result);
+            return;
         }
+
+        PostReceive(loop, connection); // a multishot that ended is armed again, if nothing above forbids it
     }
 
+    /// <summary>Sends the oldest held buffer from where its echo is not yet sent.</summary>
     private void PostSend(UringLoop loop, UringConnection connection)
     {
-        if (connection.SendPending || connection.Closing)
+        if (connection.OwnsBuffers)
+        {
+            PostSendOwn(loop, connection);
+            return;
+        }
+
+        if (connection.SendPending || connection.Closing || connection.Head < 0)
         {
             return;
         }
 
-        if (connection.SendOffset == connection.SendStaged)
-        {
-            if (connection.Output.IsEmpty)
-            {
-                return;
-            }
-
-            // Copy the front of the queue to memory that stays put while the kernel sends from it.
-            ReadOnlySpan<byte> queued = connection.Output.GetReadSpan();
-            int staged = Math.Min(queued.Length, connection.BufferSize);
-            queued[..staged].CopyTo(new Span<byte>(connection.SendBuffer, staged));
-            connection.SendStaged = staged;
-            connection.SendOffset = 0;
-        }
-
+        int head = connection.Head;
         io_uring_sqe* sqe = Prepare(loop, IORING_OP_SEND, connection.Fd, UserData(connection.Id, UringOp.Send));
-        sqe->addr = (ulong)(connection.SendBuffer + connection.SendOffset);
-        sqe->len = (uint)(connection.SendStaged - connection.SendOffset);
+        sqe->addr = (ulong)(loop.Buffers!.Address(head) + connection.HeadOffset);
+        sqe->len = (uint)(loop.Buffers.Length[head] - connection.HeadOffset);
         sqe->op_flags = (uint)Interop.Libc.MSG_NOSIGNAL; // msg_flags: a reset peer gives EPIPE, not SIGPIPE
         connection.SendPending = true;
-        Statistics.Increment(EchoCounter.SendCalls);
+        loop.Count(EchoCounter.SendCalls);
     }
 
     private void OnSent(UringLoop loop, UringConnection connection, int result)
@@ -356,15 +387,10 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         if (result > 0)
         {
             // Counted even when the connection is ending: the kernel took these bytes, so they are echoed.
-            connection.Output.Consume(result);
-            connection.SendOffset += result;
+            Sent(loop, connection, result);
             connection.BytesOut += result;
             connection.Touch();
-            Statistics.Add(EchoCounter.BytesOut, result);
-            if (connection.SendOffset == connection.SendStaged)
-            {
-                connection.SendOffset = connection.SendStaged = 0;
-            }
+            loop.Count(EchoCounter.BytesOut, result);
         }
 
         if (connection.Closing)
@@ -380,7 +406,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         }
 
         PostSend(loop, connection);    // a partial send resubmits the rest; otherwise the next queued bytes
-        PostReceive(loop, connection); // the queue has room again: resume receiving if backpressure stopped it
+        PostReceive(loop, connection); // there is room again: resume receiving if backpressure stopped it
         FinishIfFlushed(loop, connection);
         ContinueDrain(loop, connection);
     }
@@ -388,7 +414,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
     /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
     private void FinishIfFlushed(UringLoop loop, UringConnection connection)
     {
-        if (!connection.ReadClosed || connection.SendPending || !connection.Output.IsEmpty || connection.Closing)
+        if (!connection.ReadClosed || connection.SendPending || !connection.NothingQueued || connection.Closing)
         {
             return;
         }
@@ -396,31 +422,6 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         connection.Closing = true;
         connection.Reason = CloseReason.ClientClosed;
         PostShutdown(loop, connection);
-    }
-
-    private void PostShutdown(UringLoop loop, UringConnection connection)
-    {
-        io_uring_sqe* sqe = Prepare(loop, IORING_OP_SHUTDOWN, connection.Fd, UserData(connection.Id, UringOp.Shutdown));
-        sqe->len = SHUT_WR; // how
-        connection.ShutdownPending = true;
-    }
-
-    private void OnShutdown(UringLoop loop, UringConnection connection, int result)
-    {
-        if (connection.Closing)
-        {
-            SubmitCloseWhenIdle(loop, connection); // after a half-close, or cut while draining: the close comes next either way
-            return;
-        }
-
-        if (result < 0)
-        {
-            Fail(loop, connection, "shutdown", -result);
-            return;
-        }
-
-        connection.SendShut = true; // stopping, and our FIN is out: from now on input is only discarded
-        ContinueDrain(loop, connection);
     }
 
     private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
