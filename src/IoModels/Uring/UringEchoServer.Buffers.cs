@@ -39,6 +39,42 @@ public sealed unsafe partial class UringEchoServer
         }
     }
 
+    /// <summary>
+    /// Backpressure in buffers: many small receives can hold more buffers than bytes. A client that holds
+    /// its output limit's worth has its multishot receive cancelled; what completes before the cancel
+    /// lands is still echoed, and its sends arm the receive again (<see cref="PostReceive"/>).
+    /// </summary>
+    private void StopReceivingIfHoldingLimit(UringLoop loop, UringConnection connection)
+    {
+        if (connection.ReceivePending && !connection.ReceiveCancelled &&
+            (long)connection.HeldBuffers * loop.Buffers!.Size >= connection.OutputLimit)
+        {
+            Cancel(loop, UserData(connection.Id, UringOp.Receive));
+            connection.ReceiveCancelled = true;
+        }
+    }
+
+    /// <summary>
+    /// The multishot ended with ENOBUFS. If the pool is still empty, park the connection: the next buffer
+    /// given back arms it again (true). If buffers came back since, the caller arms it now (false).
+    /// </summary>
+    private static bool WaitForBuffers(UringLoop loop, UringConnection connection)
+    {
+        loop.Count(EchoCounter.ReceivesOutOfBuffers);
+        if (loop.Buffers!.Free > 0)
+        {
+            return false;
+        }
+
+        if (!connection.WaitingForBuffers)
+        {
+            connection.WaitingForBuffers = true;
+            loop.WaitingForBuffers.Enqueue(connection);
+        }
+
+        return true;
+    }
+
     /// <summary>Buffer <paramref name="id"/> came back from a receive with <paramref name="length"/> bytes: queue it on the connection.</summary>
     private static void Hold(UringLoop loop, UringConnection connection, int id, int length)
     {

@@ -9,6 +9,51 @@ public sealed unsafe partial class UringEchoServer
 {
     // ---- Ending connections ----
 
+    /// <summary>A completion of a step of ending: the shutdown (FIN), a receive that discards, the close.</summary>
+    private void OnEndingCompletion(UringLoop loop, UringConnection connection, UringOp op, int result)
+    {
+        switch (op)
+        {
+            case UringOp.Shutdown:
+                connection.ShutdownPending = false;
+                OnShutdown(loop, connection, result);
+                break;
+            case UringOp.Discard:
+                connection.ReceivePending = false;
+                OnDiscarded(loop, connection, result);
+                break;
+            case UringOp.Close:
+                Finish(loop, connection); // close(2) releases the descriptor even when it reports an error
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected io_uring completion {op} for connection {connection.Id}.");
+        }
+    }
+
+    /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
+    private void FinishIfFlushed(UringLoop loop, UringConnection connection)
+    {
+        if (!connection.ReadClosed || connection.SendPending || !connection.NothingQueued || connection.Closing)
+        {
+            return;
+        }
+
+        connection.Closing = true;
+        connection.Reason = CloseReason.ClientClosed;
+        PostShutdown(loop, connection);
+    }
+
+    private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
+    {
+        if (!IsConnectionLost(errno))
+        {
+            ReportFault(new PlatformException(call, errno)); // not a peer's doing: EBADF, EFAULT and the like are bugs
+        }
+
+        BeginClose(loop, connection, CloseReason.Reset);
+    }
+
+
     /// <summary>Stops new operations on the connection, cancels those in flight, and closes once they completed.</summary>
     private void BeginClose(UringLoop loop, UringConnection connection, CloseReason reason)
     {
@@ -64,6 +109,16 @@ public sealed unsafe partial class UringEchoServer
 
         connection.Dispose();
         Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
+    }
+
+    /// <summary>Runs the idle rule when a sweep period has passed since the last (never when it is off).</summary>
+    private void SweepIfDue(UringLoop loop, TimeSpan? sweepPeriod)
+    {
+        if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
+        {
+            loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;
+            CloseIdle(loop);
+        }
     }
 
     /// <summary>The idle rule (<see cref="IdleRule"/>) over this loop's connections, once a sweep period.</summary>
@@ -123,6 +178,20 @@ public sealed unsafe partial class UringEchoServer
     }
 
     // ---- Stopping ----
+
+    /// <summary>Takes the server's stop steps into this loop, each once: drain when stop began, cut at the deadline.</summary>
+    private void FollowStop(UringLoop loop)
+    {
+        if (Stopping && !loop.Draining)
+        {
+            Drain(loop);
+        }
+
+        if (Aborting && !loop.Aborting)
+        {
+            Abort(loop);
+        }
+    }
 
     /// <summary>
     /// Stop was seen: cancel the accept (and any back-off timer) and every receive posted for echoing.
