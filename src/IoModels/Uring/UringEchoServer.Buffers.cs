@@ -5,6 +5,9 @@ public sealed unsafe partial class UringEchoServer
 {
     // ---- Provided buffers ----
 
+    /// <summary>False keeps the older path (a buffer per connection) even where the kernel has the pool: for tests of that path.</summary>
+    internal bool ProvidedBuffersAllowed { get; init; } = true;
+
     /// <summary>
     /// Registers the loop's buffer pool where the kernel has multishot receive and buffer rings (probed
     /// once, <see cref="UringSupport.ProvidedBuffers"/>). From the loop's thread: a single-issuer ring
@@ -12,7 +15,7 @@ public sealed unsafe partial class UringEchoServer
     /// </summary>
     private void UseProvidedBuffers(UringLoop loop)
     {
-        if (UringSupport.ProvidedBuffers)
+        if (ProvidedBuffersAllowed && UringSupport.ProvidedBuffers)
         {
             loop.Buffers = ProvidedBuffers.TryRegister(loop.Ring.Fd, Options.BufferSize, out int errno);
             if (loop.Buffers is null)
