@@ -18,9 +18,10 @@ public sealed class UringProvidedBuffersTests
         Skip.IfNot(UringSupport.ProvidedBuffers, "this kernel runs uring without provided buffers");
 
         // 1 MiB buffers make the smallest pool, 16, and an output limit of one buffer lets each client
-        // hold one. Twenty clients that send without reading hold all sixteen; four find none.
-        const int clients = 20;
-        const int perClient = 256 * 1024;
+        // hold one. A client holds its buffer once its echoes fill the path back to it, which the
+        // kernel's send-buffer autotuning may delay for a few: forty clients make sure sixteen do.
+        const int clients = 40;
+        const int perClient = 1024 * 1024;
         await using var server = RunningServer.Start(EngineCases.Get("uring"),
             o => o with { BufferSize = 1024 * 1024, OutputBufferLimit = 1024 * 1024 });
         var sockets = new List<Socket>();
