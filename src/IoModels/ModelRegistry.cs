@@ -54,7 +54,7 @@ public static class ModelRegistry
             options: [EngineOption.InlineCompletions]),
         new("uring", "io_uring completion: the kernel receives into our buffers and reports each finished operation, one ring per loop",
             o => OperatingSystem.IsLinux() ? new UringEchoServer(o) : throw new PlatformNotSupportedException("io_uring is Linux only."),
-            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, "io_uring",
+            [Submissions, Completions, Waits, ReadyEvents, ReceiveCalls, SendCalls, Threads], UringSupport.UnsupportedReason, UringSupport.Mechanism,
             [EngineOption.Loops], ["Linux"], minimumKernel: UringSupport.MinimumKernel),
     ];
 

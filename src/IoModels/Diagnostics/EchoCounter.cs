@@ -68,4 +68,6 @@ public enum EchoCounter
     PeakBufferedBytes,
     /// <summary>Unexpected exceptions caught at the top of an engine thread or connection: any value but 0 is a bug.</summary>
     Faults,
+    /// <summary>Receives that found the server's shared buffer pool empty (io_uring provided buffers, ENOBUFS) and waited for a buffer to come back.</summary>
+    ReceivesOutOfBuffers,
 }

@@ -115,6 +115,9 @@ internal sealed unsafe class Ring : IDisposable
         }
     }
 
+    /// <summary>The ring's descriptor, for io_uring_register (provided buffers).</summary>
+    public int Fd => _fd;
+
     /// <summary>The IORING_FEAT_* flags the kernel reported.</summary>
     public uint Features { get; }
 

@@ -9,6 +9,51 @@ public sealed unsafe partial class UringEchoServer
 {
     // ---- Ending connections ----
 
+    /// <summary>A completion of a step of ending: the shutdown (FIN), a receive that discards, the close.</summary>
+    private void OnEndingCompletion(UringLoop loop, UringConnection connection, UringOp op, int result)
+    {
+        switch (op)
+        {
+            case UringOp.Shutdown:
+                connection.ShutdownPending = false;
+                OnShutdown(loop, connection, result);
+                break;
+            case UringOp.Discard:
+                connection.ReceivePending = false;
+                OnDiscarded(loop, connection, result);
+                break;
+            case UringOp.Close:
+                Finish(loop, connection); // close(2) releases the descriptor even when it reports an error
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected io_uring completion {op} for connection {connection.Id}.");
+        }
+    }
+
+    /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
+    private void FinishIfFlushed(UringLoop loop, UringConnection connection)
+    {
+        if (!connection.ReadClosed || connection.SendPending || !connection.NothingQueued || connection.Closing)
+        {
+            return;
+        }
+
+        connection.Closing = true;
+        connection.Reason = CloseReason.ClientClosed;
+        PostShutdown(loop, connection);
+    }
+
+    private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
+    {
+        if (!IsConnectionLost(errno))
+        {
+            ReportFault(new PlatformException(call, errno)); // not a peer's doing: EBADF, EFAULT and the like are bugs
+        }
+
+        BeginClose(loop, connection, CloseReason.Reset);
+    }
+
+
     /// <summary>Stops new operations on the connection, cancels those in flight, and closes once they completed.</summary>
     private void BeginClose(UringLoop loop, UringConnection connection, CloseReason reason)
     {
@@ -56,9 +101,24 @@ public sealed unsafe partial class UringEchoServer
     private void Finish(UringLoop loop, UringConnection connection)
     {
         loop.Connections.Remove(connection.Id);
-        long unechoed = connection.Output.Count;
+        long unechoed = connection.Unechoed;
+        if (!connection.OwnsBuffers)
+        {
+            ReleaseBuffers(loop, connection); // nothing in the kernel sends from them any more
+        }
+
         connection.Dispose();
         Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
+    }
+
+    /// <summary>Runs the idle rule when a sweep period has passed since the last (never when it is off).</summary>
+    private void SweepIfDue(UringLoop loop, TimeSpan? sweepPeriod)
+    {
+        if (sweepPeriod is { } period && Environment.TickCount64 >= loop.NextSweep)
+        {
+            loop.NextSweep = Environment.TickCount64 + (long)period.TotalMilliseconds;
+            CloseIdle(loop);
+        }
     }
 
     /// <summary>The idle rule (<see cref="IdleRule"/>) over this loop's connections, once a sweep period.</summary>
@@ -78,7 +138,7 @@ public sealed unsafe partial class UringEchoServer
             }
 
             int sample = connection.UnsentSample;
-            bool echoPending = connection.SendPending || !connection.Output.IsEmpty;
+            bool echoPending = connection.SendPending || !connection.NothingQueued;
             IdleVerdict verdict = Idle.Check(connection.LastActivity, now, connection.Fd, echoPending, ref sample);
             connection.UnsentSample = sample;
             if (verdict == IdleVerdict.Moved)
@@ -92,7 +152,46 @@ public sealed unsafe partial class UringEchoServer
         }
     }
 
+    private void PostShutdown(UringLoop loop, UringConnection connection)
+    {
+        io_uring_sqe* sqe = Prepare(loop, IORING_OP_SHUTDOWN, connection.Fd, UserData(connection.Id, UringOp.Shutdown));
+        sqe->len = SHUT_WR; // how
+        connection.ShutdownPending = true;
+    }
+
+    private void OnShutdown(UringLoop loop, UringConnection connection, int result)
+    {
+        if (connection.Closing)
+        {
+            SubmitCloseWhenIdle(loop, connection); // after a half-close, or cut while draining: the close comes next either way
+            return;
+        }
+
+        if (result < 0)
+        {
+            Fail(loop, connection, "shutdown", -result);
+            return;
+        }
+
+        connection.SendShut = true; // stopping, and our FIN is out: from now on input is only discarded
+        ContinueDrain(loop, connection);
+    }
+
     // ---- Stopping ----
+
+    /// <summary>Takes the server's stop steps into this loop, each once: drain when stop began, cut at the deadline.</summary>
+    private void FollowStop(UringLoop loop)
+    {
+        if (Stopping && !loop.Draining)
+        {
+            Drain(loop);
+        }
+
+        if (Aborting && !loop.Aborting)
+        {
+            Abort(loop);
+        }
+    }
 
     /// <summary>
     /// Stop was seen: cancel the accept (and any back-off timer) and every receive posted for echoing.
@@ -122,7 +221,7 @@ public sealed unsafe partial class UringEchoServer
     private void ContinueDrain(UringLoop loop, UringConnection connection)
     {
         if (!loop.Draining || connection.Closing || connection.ReceivePending || connection.SendPending ||
-            connection.ShutdownPending || !connection.Output.IsEmpty)
+            connection.ShutdownPending || !connection.NothingQueued)
         {
             return; // not stopping, ending already, or waiting for a completion (the echoes first)
         }
@@ -137,12 +236,13 @@ public sealed unsafe partial class UringEchoServer
         }
         else
         {
-            // No receive for echoing is in flight any more, so the receive buffer takes what is thrown away.
+            // No receive for echoing is in flight any more, so the receive buffer (or, with provided buffers,
+            // the loop's scratch buffer, which nobody reads) takes what is thrown away.
             io_uring_sqe* sqe = Prepare(loop, IORING_OP_RECV, connection.Fd, UserData(connection.Id, UringOp.Discard));
-            sqe->addr = (ulong)connection.ReceiveBuffer;
+            sqe->addr = (ulong)(connection.OwnsBuffers ? connection.ReceiveBuffer : loop.Buffers!.Scratch);
             sqe->len = (uint)connection.BufferSize;
             connection.ReceivePending = true;
-            Statistics.Increment(EchoCounter.ReceiveCalls);
+            loop.Count(EchoCounter.ReceiveCalls);
         }
     }
 
@@ -151,7 +251,7 @@ public sealed unsafe partial class UringEchoServer
         if (result > 0)
         {
             connection.Touch(); // bytes moved: a client still sending while we drain is not idle
-            Statistics.Add(EchoCounter.BytesDiscarded, result);
+            loop.Count(EchoCounter.BytesDiscarded, result);
         }
 
         if (connection.Closing)
@@ -216,7 +316,7 @@ public sealed unsafe partial class UringEchoServer
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
-            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Output.Count);
+            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Unechoed);
         }
 
         loop.Connections.Clear();

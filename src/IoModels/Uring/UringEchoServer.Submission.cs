@@ -40,7 +40,8 @@ public sealed unsafe partial class UringEchoServer
         sqe->fd = fd;
         sqe->user_data = userData;
         loop.InFlight++;
-        Statistics.Increment(EchoCounter.Submissions);
+        loop.Submitted++;
+        loop.Count(EchoCounter.Submissions);
         return sqe;
     }
 

@@ -13,6 +13,7 @@ namespace IoModels.Uring;
 internal sealed unsafe class UringLoop : IDisposable
 {
     private readonly object _wakeGate = new();
+    private readonly long[] _counts = new long[EchoStatistics.CounterCount];
     private readonly Socket? _ownListener;
     private bool _disposed;
     private bool _listenerClosed;
@@ -93,6 +94,34 @@ internal sealed unsafe class UringLoop : IDisposable
     /// <summary>When the next idle sweep is due (Environment.TickCount64).</summary>
     public long NextSweep { get; set; }
 
+    /// <summary>The loop's pool of receive buffers, lent to the kernel; null on the path where each connection owns its buffers.</summary>
+    public ProvidedBuffers? Buffers { get; set; }
+
+    /// <summary>Connections whose multishot receive ended with ENOBUFS: each buffer given back re-arms one.</summary>
+    public Queue<UringConnection> WaitingForBuffers { get; } = new();
+
+    /// <summary>Requests prepared since the loop started (the trace reports them per wait).</summary>
+    public long Submitted { get; set; }
+
+    /// <summary>
+    /// Counts locally; <see cref="FlushCounts"/> publishes once per wait. An echo touches several
+    /// counters, and each shared update is an interlocked instruction on a cache line every loop writes.
+    /// </summary>
+    public void Count(EchoCounter counter, long delta = 1) => _counts[(int)counter] += delta;
+
+    /// <summary>Adds what was counted since the last flush to <paramref name="statistics"/>: before each wait, and at the end.</summary>
+    public void FlushCounts(EchoStatistics statistics)
+    {
+        for (int i = 0; i < _counts.Length; i++)
+        {
+            if (_counts[i] != 0)
+            {
+                statistics.Add((EchoCounter)i, _counts[i]);
+                _counts[i] = 0;
+            }
+        }
+    }
+
     /// <summary>Wakes the loop from its wait (called by stop, on another thread). Does nothing once disposed.</summary>
     public void Wake()
     {
@@ -134,6 +163,7 @@ internal sealed unsafe class UringLoop : IDisposable
 
             _disposed = true;
             Ring?.Dispose();
+            Buffers?.Dispose(); // after the ring: closing it is what stops the kernel writing into them
             if (WakeFd >= 0)
             {
                 _ = Interop.Libc.Close(WakeFd);

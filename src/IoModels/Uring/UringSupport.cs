@@ -18,7 +18,12 @@ public static class UringSupport
     /// <summary>Multishot accept (IORING_ACCEPT_MULTISHOT) came in 5.19; older kernels re-arm a single-shot accept.</summary>
     private static readonly Version s_multishotAcceptKernel = new(5, 19);
 
+    /// <summary>Multishot receive (IORING_RECV_MULTISHOT) came in 6.0, its byte limit later (probed); buffer rings in 5.19.</summary>
+    private static readonly Version s_multishotReceiveKernel = new(6, 0);
+
     private static readonly Lazy<string?> s_reason = new(Detect);
+
+    private static readonly Lazy<bool> s_providedBuffers = new(() => OperatingSystem.IsLinux() && ProbeProvidedBuffers());
 
     /// <summary>The oldest kernel the uring model runs on (the registry states it; the explain texts must agree).</summary>
     public static Version MinimumKernel => s_minimumKernel;
@@ -28,6 +33,20 @@ public static class UringSupport
 
     /// <summary>True when the kernel accepts a multishot accept (5.19+).</summary>
     public static bool MultishotAccept => OperatingSystem.IsLinux() && Environment.OSVersion.Version >= s_multishotAcceptKernel;
+
+    /// <summary>
+    /// True when the kernel accepts a provided-buffer ring (5.19+) and a multishot receive (6.0+) with a
+    /// total byte limit (6.17+), asked once of a small ring: then each loop receives into one shared pool
+    /// of buffers, and no idle connection holds one. The limit is what keeps backpressure exact: without
+    /// it a multishot receive drains a socket into as many buffers as it likes before a cancel arrives.
+    /// Otherwise each connection has its own receive buffer, always posted.
+    /// </summary>
+    public static bool ProvidedBuffers => s_providedBuffers.Value;
+
+    /// <summary>What the registry and <c>iomodels models</c> show: which receive path this kernel gets.</summary>
+    public static string Mechanism => ProvidedBuffers
+        ? "io_uring, multishot receive into provided buffers"
+        : "io_uring, a receive buffer per connection";
 
     private static string? Detect()
     {
@@ -125,6 +144,50 @@ public static class UringSupport
         }
 
         return null;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool ProbeProvidedBuffers()
+    {
+        if (UnsupportedReason is not null || Environment.OSVersion.Version < s_multishotReceiveKernel)
+        {
+            return false;
+        }
+
+        ProvidedBuffers? buffers = null;
+        try
+        {
+            using var ring = new Ring(2, 4);
+            buffers = Uring.ProvidedBuffers.TryRegister(ring.Fd, 64, out _);
+            return buffers is not null && AcceptsMultishotReceiveLimit(ring);
+        }
+        catch (PlatformException)
+        {
+            return false; // no ring at all: UnsupportedReason said yes a moment ago, so keep the plain path
+        }
+        finally
+        {
+            buffers?.Dispose(); // after the ring's using: closing it unregisters the buffer ring
+        }
+    }
+
+    /// <summary>
+    /// Whether the kernel takes a multishot receive with a total byte limit (sqe.optlen, Linux 6.17+).
+    /// Asked on the ring's own descriptor, which is no socket: a kernel that knows the request checks
+    /// it, then fails the receive with ENOTSOCK; one that does not refuses it with EINVAL.
+    /// </summary>
+    [SupportedOSPlatform("linux")]
+    private static unsafe bool AcceptsMultishotReceiveLimit(Ring ring)
+    {
+        io_uring_sqe* sqe = ring.TryGetSqe();
+        sqe->opcode = IORING_OP_RECV;
+        sqe->fd = ring.Fd;
+        sqe->ioprio = IORING_RECV_MULTISHOT;
+        sqe->flags = IOSQE_BUFFER_SELECT;
+        sqe->buf_index = Uring.ProvidedBuffers.GroupId;
+        sqe->splice_fd_in = 1; // optlen: the total limit
+        ring.SubmitAndWait(TimeSpan.FromSeconds(1), out bool timedOut);
+        return !timedOut && ring.TryReadCqe(out io_uring_cqe cqe) && cqe.res != -Interop.Libc.EINVAL;
     }
 
     private static string? ReadDisabledSwitch()

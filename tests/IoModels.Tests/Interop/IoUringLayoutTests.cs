@@ -67,5 +67,20 @@ public sealed class IoUringLayoutTests
         Assert.Equal(2, Offset<io_uring_probe_op>(nameof(io_uring_probe_op.flags)));
     }
 
+    [Fact]
+    public void Provided_buffer_ring_entries_are_16_bytes_with_the_tail_over_the_first_entrys_resv()
+    {
+        Assert.Equal(16, Unsafe.SizeOf<io_uring_buf>());
+        Assert.Equal(8, Offset<io_uring_buf>(nameof(io_uring_buf.len)));
+        Assert.Equal(12, Offset<io_uring_buf>(nameof(io_uring_buf.bid)));
+        Assert.Equal(14, Offset<io_uring_buf>(nameof(io_uring_buf.resv)));
+        Assert.Equal(16, Unsafe.SizeOf<io_uring_buf_ring>());
+        Assert.Equal(Offset<io_uring_buf>(nameof(io_uring_buf.resv)), Offset<io_uring_buf_ring>(nameof(io_uring_buf_ring.tail)));
+        Assert.Equal(40, Unsafe.SizeOf<io_uring_buf_reg>());
+        Assert.Equal(8, Offset<io_uring_buf_reg>(nameof(io_uring_buf_reg.ring_entries)));
+        Assert.Equal(12, Offset<io_uring_buf_reg>(nameof(io_uring_buf_reg.bgid)));
+        Assert.Equal(16, Offset<io_uring_buf_reg>(nameof(io_uring_buf_reg.resv)));
+    }
+
     private static int Offset<T>(string field) => (int)Marshal.OffsetOf<T>(field);
 }

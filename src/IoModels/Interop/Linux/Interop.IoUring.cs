@@ -44,6 +44,7 @@ internal static partial class Interop
         // io_uring_register opcodes
         internal const uint IORING_REGISTER_PROBE = 8;
         internal const uint IORING_REGISTER_ENABLE_RINGS = 12;
+        internal const uint IORING_REGISTER_PBUF_RING = 22;          // 5.19: a ring of provided buffers (io_uring_buf_reg)
         internal const ushort IO_URING_OP_SUPPORTED = 1 << 0;
 
         // Opcodes (enum io_uring_op).
@@ -60,11 +61,21 @@ internal static partial class Interop
         // io_uring_sqe.flags
         internal const byte IOSQE_IO_LINK = 1 << 2;
 
+        /// <summary>The kernel picks the buffer from the group in sqe.buf_group when data is there (provided buffers).</summary>
+        internal const byte IOSQE_BUFFER_SELECT = 1 << 5;
+
+        /// <summary>In sqe.ioprio of a receive: keep receiving, one completion per chunk, into provided buffers (6.0+).</summary>
+        internal const ushort IORING_RECV_MULTISHOT = 1 << 1;
+
         /// <summary>In sqe.ioprio of an accept: keep accepting, one completion per connection (5.19+).</summary>
         internal const ushort IORING_ACCEPT_MULTISHOT = 1 << 0;
 
         // io_uring_cqe.flags
+        /// <summary>The completion used a provided buffer; its id is in the upper 16 bits of cqe.flags.</summary>
         internal const uint IORING_CQE_F_BUFFER = 1U << 0;
+
+        /// <summary>cqe.flags &gt;&gt; IORING_CQE_BUFFER_SHIFT is the provided buffer's id (with IORING_CQE_F_BUFFER).</summary>
+        internal const int IORING_CQE_BUFFER_SHIFT = 16;
 
         /// <summary>The multishot request is still armed: more completions will come for this user_data.</summary>
         internal const uint IORING_CQE_F_MORE = 1U << 1;
@@ -160,6 +171,40 @@ internal static partial class Interop
         {
             public long tv_sec;
             public long tv_nsec;
+        }
+
+        /// <summary>One provided buffer in a buffer ring: 16 bytes. Entry 0's <see cref="resv"/> is the ring's tail.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct io_uring_buf
+        {
+            public ulong addr;
+            public uint len;
+            public ushort bid;
+            public ushort resv;
+        }
+
+        /// <summary>
+        /// The head of a buffer ring, overlaying its first <see cref="io_uring_buf"/> (C's union): the only
+        /// field of ours is <see cref="tail"/>, which we advance as we add buffers; the kernel keeps the head.
+        /// </summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct io_uring_buf_ring
+        {
+            public ulong resv1;
+            public uint resv2;
+            public ushort resv3;
+            public ushort tail;
+        }
+
+        /// <summary>The argument of IORING_REGISTER_PBUF_RING: where the ring is, its size (a power of 2) and its group id.</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        internal struct io_uring_buf_reg
+        {
+            public ulong ring_addr;
+            public uint ring_entries;
+            public ushort bgid;
+            public ushort flags;
+            public fixed ulong resv[3];
         }
 
         [StructLayout(LayoutKind.Sequential)]
