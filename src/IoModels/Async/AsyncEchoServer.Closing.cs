@@ -9,14 +9,18 @@ namespace IoModels.Async;
 /// </summary>
 public sealed partial class AsyncEchoServer
 {
-    private CloseReason Classify(SocketError error) =>
-        Aborting || (SocketErrors.IsAborted(error) && Stopping) ? CloseReason.ServerStopping : CloseReason.Reset; // after the deadline, our own reset may come back as any error
+    /// <summary>
+    /// A receive or send failed: the shared rule (<see cref="EchoServerBase.CloseReasonFor"/>), unless the
+    /// idle sweep closed the socket under the operation, which is no fault (the close is then logged as idle).
+    /// </summary>
+    private CloseReason Classify(FlowConnection connection, SocketError error) =>
+        connection.IsClosedForIdle ? CloseReason.IdleTimeout : CloseReasonFor(error, "socket");
 
     /// <summary>
     /// Stopping, our side shut down: read and throw away until the client closes (close(2) with unread
     /// input would send a reset, not the FIN we just sent). The drain deadline ends it by closing the socket.
     /// </summary>
-    private async Task<CloseReason> DiscardAsync(Socket client, SocketAwaitableEventArgs operation)
+    private async Task<CloseReason> DiscardAsync(FlowConnection connection, SocketAwaitableEventArgs operation)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096); // only while stopping: no idle connection holds one
         try
@@ -24,10 +28,10 @@ public sealed partial class AsyncEchoServer
             while (true)
             {
                 Statistics.Increment(EchoCounter.ReceiveCalls);
-                SocketResult received = await operation.ReceiveAsync(client, buffer);
+                SocketResult received = await operation.ReceiveAsync(connection.Socket, buffer);
                 if (!received.Succeeded)
                 {
-                    return Classify(received.Error);
+                    return Classify(connection, received.Error);
                 }
 
                 if (received.BytesTransferred == 0)

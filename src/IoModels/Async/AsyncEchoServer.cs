@@ -138,7 +138,7 @@ public sealed partial class AsyncEchoServer : EchoServerBase
                 if (listed.ShutForStop(Stopping))
                 {
                     ReturnBuffer(ref buffer);
-                    reason = await DiscardAsync(client, operation);
+                    reason = await DiscardAsync(listed, operation);
                     break;
                 }
 
@@ -163,7 +163,7 @@ public sealed partial class AsyncEchoServer : EchoServerBase
 
                     if (!ready.Succeeded)
                     {
-                        reason = Classify(ready.Error);
+                        reason = Classify(listed, ready.Error);
                         break;
                     }
 
@@ -206,7 +206,7 @@ public sealed partial class AsyncEchoServer : EchoServerBase
 
                 if (!received.Succeeded)
                 {
-                    reason = Classify(received.Error);
+                    reason = Classify(listed, received.Error);
                     break;
                 }
 
@@ -247,7 +247,7 @@ public sealed partial class AsyncEchoServer : EchoServerBase
                 listed.EndEcho();
                 if (sendError != SocketError.Success)
                 {
-                    reason = Classify(sendError);
+                    reason = Classify(listed, sendError);
                     break;
                 }
 

@@ -50,20 +50,12 @@ public sealed partial class BlockingEchoServer
         return verdict is IdleVerdict.Silent or IdleVerdict.Stalled ? IdleRule.CloseReasonOf(verdict) : null;
     }
 
-    private CloseReason Classify(SocketError error)
-    {
-        if (Aborting || (Stopping && SocketErrors.IsAborted(error)))
-        {
-            return CloseReason.ServerStopping; // cut at the drain deadline: the reset we sent may come back as any error
-        }
-
-        if (error is SocketError.TimedOut && Idle.Enabled)
-        {
-            return CloseReason.IdleStalled; // only SendAll returns a timeout, when the idle rule found the client not reading
-        }
-
-        return CloseReason.Reset;
-    }
+    /// <summary>
+    /// A receive or send failed: a timeout with the idle rule on is the stalled client SendAll found
+    /// (the only timeout that reaches here); anything else is the shared rule, <see cref="EchoServerBase.CloseReasonFor"/>.
+    /// </summary>
+    private CloseReason Classify(SocketError error) =>
+        error is SocketError.TimedOut && Idle.Enabled && !Aborting ? CloseReason.IdleStalled : CloseReasonFor(error, "socket");
 
     protected override void BeginDrain()
     {

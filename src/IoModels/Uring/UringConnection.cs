@@ -16,15 +16,14 @@ namespace IoModels.Uring;
 /// while the GC may move managed arrays at any time. Native memory never moves, and it is freed only
 /// after the close completed, when no operation of this connection can still touch it.
 /// </remarks>
-internal sealed unsafe class UringConnection : IDisposable
+internal sealed unsafe class UringConnection : Connection, IDisposable
 {
     private readonly byte* _memory;
 
     public UringConnection(long id, int fd, EndPoint? remote, EchoServerOptions options, EchoStatistics statistics, bool ownsBuffers)
+        : base(id, remote)
     {
-        Id = id;
         Fd = fd;
-        Remote = remote;
         BufferSize = options.BufferSize;
         OutputLimit = options.OutputBufferLimit;
         OwnsBuffers = ownsBuffers;
@@ -72,11 +71,7 @@ internal sealed unsafe class UringConnection : IDisposable
     /// <summary>Nothing received waits to be echoed.</summary>
     public bool NothingQueued => Unechoed == 0;
 
-    public long Id { get; }
-
     public int Fd { get; }
-
-    public EndPoint? Remote { get; }
 
     public int BufferSize { get; }
 
@@ -103,30 +98,18 @@ internal sealed unsafe class UringConnection : IDisposable
 
     public bool CloseSubmitted { get; set; }
 
-    /// <summary>Stopping: every echo is out and our sending side is shut down (FIN sent); receives now only discard.</summary>
-    public bool SendShut { get; set; }
-
-    /// <summary>The client sent its end of stream: no more receives.</summary>
-    public bool ReadClosed { get; set; }
-
     /// <summary>Ending: no new receive or send is started; the close follows once none is in flight.</summary>
     public bool Closing { get; set; }
 
     public CloseReason Reason { get; set; }
 
-    public long BytesIn { get; set; }
-
-    public long BytesOut { get; set; }
-
-    /// <summary>Environment.TickCount64 of the last byte received or sent.</summary>
-    public long LastActivity { get; private set; }
-
-    public void Touch() => LastActivity = Environment.TickCount64;
-
-    /// <summary>The kernel's send queue at the last idle look, -1 for none (see <see cref="IdleRule"/>).</summary>
-    public int UnsentSample { get; set; } = -1;
+    /// <summary>Bytes moved now, for the idle rule.</summary>
+    public void Touch() => LastActive = Environment.TickCount64;
 
     /// <summary>Frees the buffers. Only after the close completed: nothing in the kernel refers to them then.</summary>
+    /// <summary>Echoes queued or in flight: sending; otherwise as the base says.</summary>
+    public override ConnectionActivity Activity => !SendShut && (SendPending || !NothingQueued) ? ConnectionActivity.Sending : base.Activity;
+
     public void Dispose()
     {
         Output?.Dispose();

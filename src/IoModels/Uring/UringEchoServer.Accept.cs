@@ -10,10 +10,10 @@ public sealed unsafe partial class UringEchoServer
     // ---- Accepting ----
 
     /// <summary>
-    /// Runs the echo path once before serving. The first call of a method can load an assembly (a
-    /// facade such as System.Memory, which the IL names for AsSpan and friends), and loading opens a
-    /// file. If that first call came while the process was out of descriptors (EMFILE, exactly when
-    /// accept backs off) the load would fail inside the loop: seen under prlimit --nofile=150 with 250 clients.
+    /// Runs the echo and error paths once before serving. The first call of a method can load an
+    /// assembly (a facade such as System.Memory, which the IL names for AsSpan and friends), and loading
+    /// opens a file: that first call must not come while the process is out of descriptors, which is
+    /// exactly when accepting backs off (docs/engineering-notes.md).
     /// </summary>
     private static void WarmUp()
     {
@@ -23,8 +23,8 @@ public sealed unsafe partial class UringEchoServer
         queue.Append(sample);
         queue.GetReadSpan().CopyTo(sample);
         queue.Consume(sample.Length);
-        _ = SocketErrors.IsResourceExhaustion(ToSocketError(Interop.Libc.EMFILE));
-        _ = IsConnectionLost(Interop.Libc.ECONNRESET);
+        _ = SocketErrors.IsResourceExhaustion(Interop.Libc.ToSocketError(Interop.Libc.EMFILE));
+        _ = SocketErrors.IsConnectionLost(Interop.Libc.ToSocketError(Interop.Libc.ECONNRESET));
     }
 
 
@@ -36,60 +36,52 @@ public sealed unsafe partial class UringEchoServer
         {
             sqe->ioprio = IORING_ACCEPT_MULTISHOT;
         }
-
-        loop.Count(EchoCounter.AcceptCalls);
     }
 
+    /// <summary>
+    /// One accept completion, decided by the shared <see cref="AcceptPolicy"/>. The kernel accepts ahead
+    /// of us, so the descriptor reserve is checked after each connection rather than before.
+    /// </summary>
     private void OnAccepted(UringLoop loop, io_uring_cqe cqe)
     {
         bool stillArmed = (cqe.flags & IORING_CQE_F_MORE) != 0;
+        AcceptDecision decision = AcceptDecision.Done;
         if (cqe.res >= 0)
         {
-            loop.Backoff.Succeeded();
+            loop.AcceptPolicy.Accepted();
             Open(loop, cqe.res);
-            if (!loop.AcceptPaused && loop.Headroom.IsLow())
+            if (!loop.AcceptPaused)
             {
-                // Nearly out of descriptors (the runtime needs a few to start a thread; without them it aborts):
-                // accept nothing more until the back-off is over, as on EMFILE; a multishot accept is cancelled.
-                if (stillArmed)
+                decision = loop.AcceptPolicy.BeforeAccept(); // nearly out of descriptors: pause, as on EMFILE
+                if (decision.Step == AcceptStep.Pause && stillArmed)
                 {
-                    Cancel(loop, UserData(0, UringOp.Accept));
+                    Cancel(loop, UserData(0, UringOp.Accept)); // a multishot accept would go on taking them
                 }
-
-                PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
-                return;
             }
+        }
+        else if (loop.Draining || -cqe.res == Interop.Libc.ECANCELED)
+        {
+            // Expected: stop (or a pause) cancelled the accept; its last completion ends accepting (below).
+        }
+        else if (-cqe.res == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
+        {
+            loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
+            EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
         }
         else
         {
-            int errno = -cqe.res;
-            if (loop.Draining || errno == Interop.Libc.ECANCELED)
-            {
-                // Expected: stop cancelled the accept; its last completion ends accepting (below).
-            }
-            else if (errno == Interop.Libc.EINVAL && loop.MultishotAccept && !stillArmed)
-            {
-                loop.MultishotAccept = false; // this kernel refuses multishot accept: re-arm one at a time
-                EchoLog.Note(Log, Model, "multishot accept refused by the kernel; accepting one connection per request");
-            }
-            else if (ToSocketError(errno) is var error && SocketErrors.IsResourceExhaustion(error))
-            {
-                TimeSpan delay = loop.Backoff.Fail(Log, Model, Statistics, error);
-                if (!stillArmed)
-                {
-                    PauseAccepting(loop, delay); // re-arm only after the back-off, or accept would fail at once again
-                    return;
-                }
-            }
-            else
-            {
-                EchoLog.AcceptFailed(Log, Model, new SocketErrorCode(error));
-            }
+            decision = loop.AcceptPolicy.FailedWithErrno(-cqe.res);
+        }
+
+        if (decision.Step == AcceptStep.Pause)
+        {
+            PauseAccepting(loop, decision.Delay); // re-arm only after the back-off, or accept would fail at once again
+            return;
         }
 
         if (!stillArmed && !loop.AcceptPaused)
         {
-            AcceptEnded(loop);
+            AcceptEnded(loop); // re-arm (Done, Retry, Skip), or stop listening once stop began
         }
     }
 
@@ -120,9 +112,9 @@ public sealed unsafe partial class UringEchoServer
     private void ResumeAccepting(UringLoop loop)
     {
         loop.AcceptPaused = false;
-        if (!loop.Draining && loop.Headroom.IsLow())
+        if (!loop.Draining && loop.AcceptPolicy.BeforeAccept() is { Step: AcceptStep.Pause } decision)
         {
-            PauseAccepting(loop, loop.Backoff.Fail(Log, Model, Statistics, SocketError.TooManyOpenSockets));
+            PauseAccepting(loop, decision.Delay);
             return;
         }
 
@@ -162,6 +154,7 @@ public sealed unsafe partial class UringEchoServer
         }
 
         var connection = new UringConnection(id, fd, RemoteOf(socket), Options, Statistics, ownsBuffers: loop.Buffers is null);
+        Track(connection);
         loop.Connections[id] = connection;
         PostReceive(loop, connection);
     }

@@ -33,7 +33,7 @@ public sealed unsafe partial class UringEchoServer
     /// <summary>A client that half-closed has every echo: shut down our sending side, then close.</summary>
     private void FinishIfFlushed(UringLoop loop, UringConnection connection)
     {
-        if (!connection.ReadClosed || connection.SendPending || !connection.NothingQueued || connection.Closing)
+        if (!connection.PeerClosed || connection.SendPending || !connection.NothingQueued || connection.Closing)
         {
             return;
         }
@@ -43,16 +43,9 @@ public sealed unsafe partial class UringEchoServer
         PostShutdown(loop, connection);
     }
 
-    private void Fail(UringLoop loop, UringConnection connection, string call, int errno)
-    {
-        if (!IsConnectionLost(errno))
-        {
-            ReportFault(new PlatformException(call, errno)); // not a peer's doing: EBADF, EFAULT and the like are bugs
-        }
-
-        BeginClose(loop, connection, CloseReason.Reset);
-    }
-
+    /// <summary>A request on the connection failed: the shared rule decides the close reason (and whether it was a fault).</summary>
+    private void Fail(UringLoop loop, UringConnection connection, string call, int errno) =>
+        BeginClose(loop, connection, CloseReasonFor(Interop.Libc.ToSocketError(errno), call));
 
     /// <summary>Stops new operations on the connection, cancels those in flight, and closes once they completed.</summary>
     private void BeginClose(UringLoop loop, UringConnection connection, CloseReason reason)
@@ -108,7 +101,7 @@ public sealed unsafe partial class UringEchoServer
         }
 
         connection.Dispose();
-        Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, connection.Reason, unechoed);
+        Closed(connection, connection.Reason, unechoed);
     }
 
     /// <summary>Runs the idle rule when a sweep period has passed since the last (never when it is off).</summary>
@@ -139,7 +132,7 @@ public sealed unsafe partial class UringEchoServer
 
             int sample = connection.UnsentSample;
             bool echoPending = connection.SendPending || !connection.NothingQueued;
-            IdleVerdict verdict = Idle.Check(connection.LastActivity, now, connection.Fd, echoPending, ref sample);
+            IdleVerdict verdict = Idle.Check(connection.LastActive, now, connection.Fd, echoPending, ref sample);
             connection.UnsentSample = sample;
             if (verdict == IdleVerdict.Moved)
             {
@@ -226,7 +219,7 @@ public sealed unsafe partial class UringEchoServer
             return; // not stopping, ending already, or waiting for a completion (the echoes first)
         }
 
-        if (connection.ReadClosed)
+        if (connection.PeerClosed)
         {
             FinishIfFlushed(loop, connection);
         }
@@ -316,7 +309,7 @@ public sealed unsafe partial class UringEchoServer
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
-            Closed(connection.Id, connection.Remote, connection.BytesIn, connection.BytesOut, CloseReason.ServerStopping, connection.Unechoed);
+            Closed(connection, CloseReason.ServerStopping, connection.Unechoed);
         }
 
         loop.Connections.Clear();

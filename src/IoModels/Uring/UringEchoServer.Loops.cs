@@ -36,6 +36,7 @@ public sealed unsafe partial class UringEchoServer
                 try
                 {
                     var loop = new UringLoop(i, own ?? listener, own, SubmissionQueueEntries, CompletionQueueEntries);
+                    loop.AcceptPolicy = CreateAcceptPolicy(loop.ListenFd);
                     // A multishot accept takes descriptors before we can look at the reserve, so only where the
                     // limit is beyond every connection the server may hold plus a full backlog per listener.
                     loop.MultishotAccept &= !DescriptorHeadroom.CouldReachReserve(Options.MaxConnections + ((long)Options.Backlog * Options.Loops));

@@ -13,7 +13,7 @@ public sealed unsafe partial class UringEchoServer
 
     private void PostReceiveOwn(UringLoop loop, UringConnection connection)
     {
-        if (connection.ReceivePending || connection.ReadClosed || connection.Closing || loop.Draining)
+        if (connection.ReceivePending || connection.PeerClosed || connection.Closing || loop.Draining)
         {
             return; // stopping: nothing new is read for echoing
         }
@@ -40,7 +40,7 @@ public sealed unsafe partial class UringEchoServer
             var received = new Span<byte>(connection.ReceiveBuffer, result);
             AsciiUpper.ToUpperInPlace(received);
             connection.Output!.Append(received);
-            connection.BytesIn += result;
+            connection.Received(result);
             connection.Touch();
             loop.Count(EchoCounter.BytesIn, result);
         }
@@ -58,7 +58,7 @@ public sealed unsafe partial class UringEchoServer
         }
         else if (result == 0)
         {
-            connection.ReadClosed = true; // end of stream: send what is queued, then close
+            connection.PeerClosed = true; // end of stream: send what is queued, then close
             FinishIfFlushed(loop, connection);
         }
         else if (result == -Interop.Libc.ECANCELED && loop.Draining)

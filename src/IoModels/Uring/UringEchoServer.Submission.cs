@@ -46,18 +46,4 @@ public sealed unsafe partial class UringEchoServer
     }
 
     private static ulong UserData(long connectionId, UringOp op) => ((ulong)connectionId << 8) | (byte)op;
-
-    private static bool IsConnectionLost(int errno) =>
-        errno == Interop.Libc.ECONNRESET || errno == Interop.Libc.EPIPE || errno == Interop.Libc.ECONNABORTED ||
-        errno == Interop.Libc.ETIMEDOUT || errno == Interop.Libc.ENOTCONN || errno == Interop.Libc.ENETRESET ||
-        errno == Interop.Libc.EHOSTUNREACH || errno == Interop.Libc.ENETUNREACH;
-
-    /// <summary>The SocketError for an accept errno, so the shared policy (SocketErrors, AcceptBackoff) applies.</summary>
-    private static SocketError ToSocketError(int errno) =>
-        errno == Interop.Libc.EMFILE || errno == Interop.Libc.ENFILE ? SocketError.TooManyOpenSockets
-        : errno == Interop.Libc.ENOBUFS || errno == Interop.Libc.ENOMEM ? SocketError.NoBufferSpaceAvailable
-        : errno == Interop.Libc.ECONNABORTED ? SocketError.ConnectionAborted
-        : errno == Interop.Libc.ECONNRESET ? SocketError.ConnectionReset
-        : errno == Interop.Libc.EAGAIN ? SocketError.TryAgain
-        : SocketError.SocketError;
 }

@@ -41,7 +41,7 @@ namespace IoModels.Uring;
 ///    loop's eventfd, whose pending read completes and wakes the loop to drain (point 11).
 /// 10. Where the kernel finishes a request matters for speed. By default, data arriving for a pending
 ///    receive interrupts the loop's thread to run it at once, while the sender's core still holds
-///    the socket's lock, so the receive spins (perf: 13-70% of the loop's time on 2 cores). Rings are
+///    the socket's lock, so the receive spins on that lock (docs/engineering-notes.md). Rings are
 ///    therefore made with IORING_SETUP_DEFER_TASKRUN (Linux 6.1+, SINGLE_ISSUER, enabled from the
 ///    loop's thread): that work runs in a batch only when the loop waits in io_uring_enter.
 /// 11. Stop drains: the first wake cancels the accept and every receive (data that completes before
@@ -158,7 +158,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
             return;
         }
 
-        if (connection.ReceivePending || connection.ReadClosed || connection.Closing || loop.Draining)
+        if (connection.ReceivePending || connection.PeerClosed || connection.Closing || loop.Draining)
         {
             return; // armed already, at end of stream, ending, or stopping: nothing new is read for echoing
         }
@@ -196,7 +196,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
                 // The kernel received into buffer `id`: uppercase it there; the echo is sent from there too.
                 AsciiUpper.ToUpperInPlace(new Span<byte>(loop.Buffers!.Address(id), result));
                 Hold(loop, connection, id, result);
-                connection.BytesIn += result;
+                connection.Received(result);
                 connection.Touch();
                 loop.Count(EchoCounter.BytesIn, result);
             }
@@ -219,7 +219,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         }
         else if (result == 0)
         {
-            connection.ReadClosed = true; // end of stream: send what is queued, then close
+            connection.PeerClosed = true; // end of stream: send what is queued, then close
             FinishIfFlushed(loop, connection);
         }
         else if (result == -Interop.Libc.ENOBUFS)
@@ -271,7 +271,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
         {
             // Counted even when the connection is ending: the kernel took these bytes, so they are echoed.
             Sent(loop, connection, result);
-            connection.BytesOut += result;
+            connection.Sent(result);
             connection.Touch();
             loop.Count(EchoCounter.BytesOut, result);
         }

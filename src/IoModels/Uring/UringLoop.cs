@@ -44,8 +44,6 @@ internal sealed unsafe class UringLoop : IDisposable
                 throw PlatformException.FromLastError("dup");
             }
 
-            Headroom = new DescriptorHeadroom(ListenFd);
-
             // Small native blocks the kernel reads or writes later: the eventfd counter and the back-off delay.
             WakeBuffer = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
             RetryDelay = (Interop.IoUring.__kernel_timespec*)NativeMemory.AllocZeroed((nuint)sizeof(Interop.IoUring.__kernel_timespec));
@@ -71,10 +69,8 @@ internal sealed unsafe class UringLoop : IDisposable
 
     public Dictionary<long, UringConnection> Connections { get; } = [];
 
-    public AcceptBackoff Backoff { get; } = new();
-
-    /// <summary>Keeps descriptors free for the runtime: accepting pauses, as on EMFILE, while it is low.</summary>
-    public DescriptorHeadroom Headroom { get; }
+    /// <summary>This loop's accept policy (its back-off and the descriptor reserve), set once the listener is known.</summary>
+    public AcceptPolicy AcceptPolicy { get; set; } = null!;
 
     /// <summary>A back-off's retry timer is armed and no accept is: one pause at a time, however many completions ask.</summary>
     public bool AcceptPaused { get; set; }

@@ -73,10 +73,7 @@ public sealed class DashboardTests
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
-    /// <summary>Every engine case but uring's, whose connections join the shared table when its engine is converted (next step).</summary>
-    public static TheoryData<string> ListingEngines => [.. EngineCases.All.Where(c => c.Model != "uring").Select(c => c.Name)];
-
-    [SkippableTheory, MemberData(nameof(ListingEngines))]
+    [SkippableTheory, MemberData(nameof(EngineCases.Names), MemberType = typeof(EngineCases))]
     public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string name)
     {
         EngineCase engine = EngineCases.Get(name);
