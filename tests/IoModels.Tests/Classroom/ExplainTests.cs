@@ -212,20 +212,20 @@ public sealed partial class ExplainTests
     /// </summary>
     public static TheoryData<string, string, string, string> PitfallLines => new()
     {
-        { "IoModels/NonBlocking/NonBlockingEchoServer.cs", "AcceptWaiting", "client!.Blocking = false;", "client!.Blocking = false;" },
-        { "IoModels/Select/SelectEchoServer.cs", "AcceptWaiting", "Select/SelectEchoServer.cs", "client!.Blocking = false;" },
-        { "IoModels/Signal/SignalEchoServer.cs", "AcceptUntilWouldBlock", "Signal/SignalEchoServer.cs", "client.Blocking = false;" },
-        { "IoModels/Epoll/EpollEchoServer.cs", "AcceptNonBlocking", "SOCK_NONBLOCK | SOCK_CLOEXEC", "SOCK_NONBLOCK | Interop.Accept4.SOCK_CLOEXEC" },
-        { "IoModels/Select/SelectEchoServer.cs", "Run", "if (!connection.Output.IsEmpty)", "if (!connection.Output.IsEmpty)" },
-        { "IoModels/Select/SelectEchoServer.cs", "Receive", "Receive(..., out SocketError error)", "out SocketError error" },
-        { "IoModels/Select/SelectEchoServer.cs", "ReapFinished", "connection.ReceivedEnd", "_connections.Remove(connection.Socket);" },
-        { "IoModels/Select/SelectEchoServer.cs", "Receive", "connection.Output.Commit(received)", "connection.Output.Commit(received);" },
-        { "IoModels/Select/SelectEchoServer.cs", "Send", "connection.Output.Consume(sent)", "connection.Output.Consume(sent);" },
+        { "IoModels/Engines/NonBlocking/NonBlockingEchoServer.cs", "AcceptWaiting", "client!.Blocking = false;", "client!.Blocking = false;" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "AcceptWaiting", "Select/SelectEchoServer.cs", "client!.Blocking = false;" },
+        { "IoModels/Engines/Signal/SignalEchoServer.cs", "AcceptUntilWouldBlock", "Signal/SignalEchoServer.cs", "client.Blocking = false;" },
+        { "IoModels/Engines/Epoll/EpollEchoServer.cs", "AcceptNonBlocking", "SOCK_NONBLOCK | SOCK_CLOEXEC", "SOCK_NONBLOCK | Interop.Accept4.SOCK_CLOEXEC" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "Run", "if (!connection.Output.IsEmpty)", "if (!connection.Output.IsEmpty)" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "Receive", "Receive(..., out SocketError error)", "out SocketError error" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "ReapFinished", "connection.ReceivedEnd", "_connections.Remove(connection.Socket);" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "Receive", "connection.Output.Commit(received)", "connection.Output.Commit(received);" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "Send", "connection.Output.Consume(sent)", "connection.Output.Consume(sent);" },
         { "IoModels.Cli/Demos/DemoClient.cs", "ReceiveEchoAsync", "while (received < buffer.Length)", "while (received < buffer.Length)" },
         { "IoModels.Cli/Client/EchoExchange.cs", "ReceiveAsync", "EchoExchange.cs", "Never more than is owed" },
         { "IoModels/EchoServerOptions.cs", "Backlog", "Backlog = 4096", "public int Backlog { get; init; } = 4096;" },
         { "IoModels/SocketSetup.cs", "CreateListener", "listener.Listen(options.Backlog);", "listener.Listen(options.Backlog);" },
-        { "IoModels/Select/SelectEchoServer.cs", "AcceptWaiting", "accept until the backlog is empty", "accept until the backlog is empty" },
+        { "IoModels/Engines/Select/SelectEchoServer.cs", "AcceptWaiting", "accept until the backlog is empty", "accept until the backlog is empty" },
     };
 
     [Theory, MemberData(nameof(PitfallLines))]
