@@ -3,12 +3,6 @@ using System.Threading.Tasks.Sources;
 
 namespace IoModels.Async;
 
-/// <summary>The outcome of one socket operation: bytes moved, or the error, as a value rather than an exception.</summary>
-public readonly record struct SocketResult(int BytesTransferred, SocketError Error)
-{
-    public bool Succeeded => Error == SocketError.Success;
-}
-
 /// <summary>
 /// A reusable awaitable socket operation: one <see cref="SocketAsyncEventArgs"/> that is also the
 /// <see cref="IValueTaskSource{TResult}"/> its awaiters wait on, so awaiting a receive or a send
