@@ -144,7 +144,7 @@ internal static class DemoCommand
             string[] missing = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is null)];
             string[] unsupported = [.. scenario.Models.Where(m => ModelRegistry.Find(m) is { IsSupported: false })];
             string note = missing.Length > 0
-                ? zh ? $"（需要 {string.Join("、", missing)}：本构建没有）" : $" (needs {string.Join(", ", missing)}: not in this build)"
+                ? zh ? $"（需要 {string.Join("、", missing)}：这个版本没有）" : $" (needs {string.Join(", ", missing)}: not in this build)"
                 : unsupported.Length > 0
                     ? zh ? $"（需要 {string.Join("、", unsupported)}：此操作系统上不可用）" : $" (needs {string.Join(", ", unsupported)}: not available on this OS)"
                     : string.Empty;

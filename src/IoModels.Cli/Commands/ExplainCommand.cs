@@ -55,15 +55,15 @@ internal static class ExplainCommand
         bool zh = language == "zh";
         if (info is null)
         {
-            return zh ? $"本构建：尚未包含 {topic} 引擎（`iomodels models` 列出已有的引擎）。" : $"This build: the {topic} engine is not included yet (`iomodels models` lists the engines it has).";
+            return zh ? $"这个版本还没有 {topic} 引擎（`iomodels models` 列出已有的引擎）。" : $"This build: the {topic} engine is not included yet (`iomodels models` lists the engines it has).";
         }
 
         if (!info.IsSupported)
         {
-            return zh ? $"本构建：{topic} 引擎在此操作系统上不可用：{info.UnsupportedReason}" : $"This build: the {topic} engine cannot run on this OS: {info.UnsupportedReason}";
+            return zh ? $"这个版本的 {topic} 引擎不能在此操作系统上运行：{info.UnsupportedReason}" : $"This build: the {topic} engine cannot run on this OS: {info.UnsupportedReason}";
         }
 
         string mechanism = info.Mechanism is { } m ? $" ({m})" : string.Empty;
-        return zh ? $"本构建：{topic} 引擎可在此机器上运行{mechanism}。" : $"This build: the {topic} engine runs on this machine{mechanism}.";
+        return zh ? $"这个版本的 {topic} 引擎可以在这台机器上运行{(info.Mechanism is { } z ? $"（{z}）" : string.Empty)}。" : $"This build: the {topic} engine runs on this machine{mechanism}.";
     }
 }
