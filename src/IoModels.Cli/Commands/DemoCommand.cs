@@ -100,6 +100,7 @@ internal static class DemoCommand
             await enter.ReadLineAsync(cancellationToken);
         }
 
+        context.StartClock(); // "[  0.05s]" for the first step, however long the class took to answer
         DemoResult result = await RunScenarioAsync(scenario, context, cancellationToken);
         await output.WriteLineAsync();
         if (result.Conclusion is { } conclusion)

@@ -32,6 +32,9 @@ internal sealed class DemoContext
     /// <summary>1 runs the scenario at full size; smaller values shrink client counts and durations (for tests).</summary>
     public double Scale { get; }
 
+    /// <summary>Starts the narration's clock again: at the run, not when the question was asked (the class may think for a minute).</summary>
+    public void StartClock() => _clock.Restart();
+
     /// <summary>One narration line, stamped with the seconds since the scenario began.</summary>
     public void Say(string text) =>
         Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,6:0.00}s] {text}"));
