@@ -139,9 +139,9 @@ internal sealed class PoolOfTwoDemo : IDemoScenario
         public static string Conclusion(bool zh, IReadOnlyDictionary<string, double> n) => zh
             ? $"两个工作线程同时服务 A 和 B（{F(n["a_round_trip_ms"])} ms 和 {F(n["b_round_trip_ms"])} ms），" +
                 $"C 却等了 {F(n["c_wait_s"])} s，直到 A 在 {F(n["hold_s"])} s 后离开。" +
-                $"引擎线程峰值 {n["peak_threads"]}，同时服务的连接峰值 {n["peak_connections"]}：线程池限制了线程数，也就限制了客户端数。"
+                $"引擎线程峰值 {n["peak_threads"]}，同时服务的连接峰值 {n["peak_connections"]}：线程池限制了线程数，也就限制了能同时服务的客户端数。"
             : $"Two workers served A and B at once ({F(n["a_round_trip_ms"])} ms and {F(n["b_round_trip_ms"])} ms), " +
                 $"but C waited {F(n["c_wait_s"])} s, until A left after {F(n["hold_s"])} s. " +
-                $"Peak engine threads {n["peak_threads"]}, peak connections served {n["peak_connections"]}: a pool caps threads, and so caps clients.";
+                $"Peak engine threads {n["peak_threads"]}, peak connections served {n["peak_connections"]}: a pool caps threads, and so caps the clients served at once.";
     }
 }

@@ -249,9 +249,9 @@ internal sealed class SelectVsEpollDemo : IDemoScenario
 
         public static string Slopes(bool zh, double selectScanned, double selectCpu, double epollEvents, double epollCpu) => zh
             ? $"空闲客户端每多 1,000 个：select 每次等待扫描的套接字 {Signed(selectScanned, "0")} 个，每次往返的 CPU {Signed(selectCpu)} µs；" +
-                $"epoll 每次等待返回的事件 {Signed(epollEvents, "0.##")} 个，每次往返的 CPU {Signed(epollCpu)} µs。"
+                $"epoll 每次等待返回的事件 {F(epollEvents, "+0.##;-0.##;+0")} 个，每次往返的 CPU {Signed(epollCpu)} µs。"
             : $"Per 1,000 more idle clients: select {Signed(selectScanned, "0")} sockets scanned per wait, " +
-                $"{Signed(selectCpu)} µs of CPU per round trip; epoll {Signed(epollEvents, "0.##")} events per wait, {Signed(epollCpu)} µs of CPU.";
+                $"{Signed(selectCpu)} µs of CPU per round trip; epoll {F(epollEvents, "+0.##;-0.##;+0")} events per wait, {Signed(epollCpu)} µs of CPU.";
 
         public static string SizesNotDistinct(bool zh, double[] idle) => zh
             ? $"规模 {string.Join("、", idle.Select(v => F(v, "0")))} 不是三个不同的规模"
