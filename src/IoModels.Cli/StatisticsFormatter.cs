@@ -120,7 +120,7 @@ internal static class StatisticsFormatter
             {
                 long recheck = Delta(EchoCounter.WaitTimeouts);
                 line.Append(s_invariant,
-                    $", {(double)tried / sweeps:0.#} sockets tried per sweep (waits ended: {Math.Max(0, waits - recheck)} by a signal, {recheck} by the re-check)");
+                    $", {(double)tried / sweeps:0.#} sockets tried per sweep (waits ended: {Math.Max(0, waits - recheck)} woken by a signal or stop, {recheck} by the re-check)");
             }
         }
     }
