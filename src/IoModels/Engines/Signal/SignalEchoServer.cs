@@ -22,7 +22,7 @@ namespace IoModels.Signal;
 ///    until they would block — as Stevens' signal-driven UDP server does with its one socket. With
 ///    one socket that is cheap; a TCP server has one per client, so each signal costs a scan of all
 ///    of them, and with one client talking among a hundred idle ones nearly every try is wasted
-///    (sockets tried per signal, and the would-block share, show it). That is why this model is rare
+///    (sockets tried per sweep, and the would-block share, show it). That is why this model is rare
 ///    for TCP servers (Stevens, UNP 25.4: "of little use" with a connected TCP socket). Linux can
 ///    name the socket: fcntl F_SETSIG with a real-time signal and an SA_SIGINFO handler delivers
 ///    si_fd and si_band, one queued signal per event, falling back to a plain SIGIO when the queue
