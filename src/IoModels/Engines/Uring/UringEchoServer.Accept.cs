@@ -53,10 +53,6 @@ public sealed unsafe partial class UringEchoServer
             if (!loop.AcceptPaused)
             {
                 decision = loop.AcceptPolicy.BeforeAccept(); // nearly out of descriptors: pause, as on EMFILE
-                if (decision.Step == AcceptStep.Pause && stillArmed)
-                {
-                    Cancel(loop, UserData(0, UringOp.Accept)); // a multishot accept would go on taking them
-                }
             }
         }
         else if (loop.Draining || -cqe.res == Interop.Libc.ECANCELED)
@@ -75,6 +71,11 @@ public sealed unsafe partial class UringEchoServer
 
         if (decision.Step == AcceptStep.Pause)
         {
+            if (stillArmed && !loop.AcceptPaused)
+            {
+                Cancel(loop, UserData(0, UringOp.Accept)); // a multishot accept would go on taking descriptors
+            }
+
             PauseAccepting(loop, decision.Delay); // re-arm only after the back-off, or accept would fail at once again
             return;
         }
