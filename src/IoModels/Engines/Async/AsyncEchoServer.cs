@@ -39,7 +39,7 @@ namespace IoModels.Async;
 /// 6. Stop drains: a connection that is waiting (in its zero-byte receive, or between two busy
 ///    receives) holds no echo, so stop shuts its sending side down (FIN) from outside; one that is
 ///    echoing finishes and shuts down itself.
-///    Then it reads and discards until the client closes (ConnectionTable.Entry.TryShut decides
+///    Then it reads and discards until the client closes (FlowConnection.TryShut decides
 ///    which of the two does it, exactly once).
 /// </remarks>
 public sealed partial class AsyncEchoServer : EchoServerBase

@@ -23,7 +23,7 @@ namespace IoModels.Blocking;
 ///    non-blocking mode underneath and the model would no longer be what it claims.
 /// 6. Stop drains: a thread blocked in Receive holds no echo, so stop shuts its sending side down
 ///    (FIN) from outside; a thread that is sending finishes its echo and shuts down itself. Either
-///    way the thread then reads and discards until the client closes (ConnectionTable.Entry's
+///    way the thread then reads and discards until the client closes (FlowConnection's
 ///    TryShut decides which of the two does it, exactly once).
 /// </remarks>
 public sealed partial class BlockingEchoServer : EchoServerBase
