@@ -35,14 +35,11 @@ internal sealed class AsyncIsReadinessDemo : IDemoScenario
     {
         ModelInfo async = RequireModel("async");
         ModelInfo uring = RequireModel("uring");
-        int clients = Clients(context);
-        int messages = Messages(context);
-        bool zh = context.Chinese;
-        context.Say(Text.Plan(zh, clients, messages, MessageBytes));
-        var n = new Dictionary<string, double> { ["clients"] = clients, ["messages"] = (double)clients * messages };
-        await DemoLoad.CompareAsync(n, [async, uring], clients, messages, MessageBytes,
+        (int clients, int messages, bool zh) = (Clients(context), Messages(context), context.Chinese);
+        Dictionary<string, double> n = await DemoLoad.CompareAsync(context, [async, uring], clients, messages, MessageBytes,
+            Text.Plan(zh, clients, messages, MessageBytes),
             [("receives", EchoCounter.ReceiveCalls), ("completions", EchoCounter.Completions), ("would_block", EchoCounter.WouldBlock)],
-            model => context.Say(Text.Measured(zh, model, n)), cancellationToken);
+            (model, figures) => Text.Measured(zh, model, figures), cancellationToken);
         return Judge(n, context.Language);
     }
 

@@ -32,13 +32,20 @@ internal static class DemoLoad
     }
 
     /// <summary>
-    /// The same ping-pong through each of <paramref name="models"/> in turn, recorded per message as
-    /// <c>MODEL_NAME_per_message</c> for each named counter, plus <c>MODEL_bytes_in_per_message</c> and
-    /// <c>MODEL_pool_items_per_message</c>; <paramref name="measured"/> narrates each model once it has run.
+    /// Says <paramref name="plan"/>, then runs the same ping-pong (<paramref name="clients"/> x
+    /// <paramref name="messages"/> of <paramref name="size"/> bytes) through each of <paramref name="models"/>
+    /// in turn, recorded per message as <c>MODEL_NAME_per_message</c> for each named counter, plus
+    /// <c>MODEL_bytes_in_per_message</c>, <c>MODEL_pool_items_per_message</c> and
+    /// <c>MODEL_requests_per_wait</c>; <paramref name="measured"/> gives the line said for each model once it
+    /// has run. The figures start with <c>clients</c> and <c>messages</c> (in all).
     /// </summary>
-    public static async Task CompareAsync(Dictionary<string, double> numbers, IEnumerable<ModelInfo> models, int clients, int messages, int size,
-        IReadOnlyList<(string Name, EchoCounter Counter)> counters, Action<string> measured, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, double>> CompareAsync(DemoContext context, IEnumerable<ModelInfo> models, int clients, int messages,
+        int size, string plan, IReadOnlyList<(string Name, EchoCounter Counter)> counters,
+        Func<string, Dictionary<string, double>, string> measured, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Say(plan);
+        var numbers = new Dictionary<string, double> { ["clients"] = clients, ["messages"] = (double)clients * messages };
         foreach (ModelInfo model in models)
         {
             Run run = await MeasureAsync(model, null, clients, messages, size, cancellationToken);
@@ -49,8 +56,10 @@ internal static class DemoLoad
 
             numbers[$"{model.Name}_pool_items_per_message"] = run.PoolWorkItemsPerMessage;
             numbers[$"{model.Name}_requests_per_wait"] = run.PerWait(EchoCounter.Submissions);
-            measured(model.Name);
+            context.Say(measured(model.Name, numbers));
         }
+
+        return numbers;
     }
 
     /// <summary>The check every counter demo rests on: each model counted exactly the bytes of the messages sent.</summary>

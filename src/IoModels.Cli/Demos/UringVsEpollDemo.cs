@@ -29,15 +29,12 @@ internal sealed class UringVsEpollDemo : IDemoScenario
     {
         ModelInfo epoll = RequireModel("epoll");
         ModelInfo uring = RequireModel("uring");
-        int clients = Clients(context);
-        int messages = Messages(context);
-        bool zh = context.Chinese;
-        context.Say(Text.Plan(zh, clients, messages, MessageBytes));
-        var n = new Dictionary<string, double> { ["clients"] = clients, ["messages"] = (double)clients * messages };
-        await DemoLoad.CompareAsync(n, [epoll, uring], clients, messages, MessageBytes,
+        (int clients, int messages, bool zh) = (Clients(context), Messages(context), context.Chinese);
+        Dictionary<string, double> n = await DemoLoad.CompareAsync(context, [epoll, uring], clients, messages, MessageBytes,
+            Text.Plan(zh, clients, messages, MessageBytes),
             [("waits", EchoCounter.Waits), ("receives", EchoCounter.ReceiveCalls), ("sends", EchoCounter.SendCalls),
                 ("submissions", EchoCounter.Submissions), ("completions", EchoCounter.Completions)],
-            model => context.Say(Text.Measured(zh, model, n)), cancellationToken);
+            (model, figures) => Text.Measured(zh, model, figures), cancellationToken);
 
         // epoll's receives and sends are system calls of their own; uring's ride inside its io_uring_enter.
         n["epoll_syscalls_per_message"] = n["epoll_waits_per_message"] + n["epoll_receives_per_message"] + n["epoll_sends_per_message"];
