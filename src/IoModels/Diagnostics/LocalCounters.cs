@@ -4,8 +4,9 @@ namespace IoModels;
 /// Counts one event loop keeps for itself and adds to the server's <see cref="EchoStatistics"/> once
 /// per wait (<see cref="FlushTo"/>): the loop is the only writer, so counting a call is a plain add,
 /// and the shared counters see a handful of atomic adds per wait instead of several per message.
-/// Only totals belong here; gauges (active connections, threads, buffered bytes) are updated where
-/// they change, because their peaks must be exact.
+/// Totals belong here. A gauge counted here reaches its peak counter only once per flush, so gauges
+/// whose peaks must be exact (active connections, threads) are updated where they change; uring counts
+/// its pool's buffered bytes here and so samples that peak once per wait.
 /// </summary>
 public sealed class LocalCounters
 {

@@ -13,7 +13,7 @@ namespace IoModels.Uring;
 internal sealed unsafe class UringLoop : IDisposable
 {
     private readonly object _wakeGate = new();
-    private readonly long[] _counts = new long[EchoStatistics.CounterCount];
+    private readonly LocalCounters _counts = new();
     private readonly Socket? _ownListener;
     private bool _disposed;
     private bool _listenerClosed;
@@ -103,20 +103,10 @@ internal sealed unsafe class UringLoop : IDisposable
     /// Counts locally; <see cref="FlushCounts"/> publishes once per wait. An echo touches several
     /// counters, and each shared update is an interlocked instruction on a cache line every loop writes.
     /// </summary>
-    public void Count(EchoCounter counter, long delta = 1) => _counts[(int)counter] += delta;
+    public void Count(EchoCounter counter, long delta = 1) => _counts.Add(counter, delta);
 
     /// <summary>Adds what was counted since the last flush to <paramref name="statistics"/>: before each wait, and at the end.</summary>
-    public void FlushCounts(EchoStatistics statistics)
-    {
-        for (int i = 0; i < _counts.Length; i++)
-        {
-            if (_counts[i] != 0)
-            {
-                statistics.Add((EchoCounter)i, _counts[i]);
-                _counts[i] = 0;
-            }
-        }
-    }
+    public void FlushCounts(EchoStatistics statistics) => _counts.FlushTo(statistics);
 
     /// <summary>Wakes the loop from its wait (called by stop, on another thread). Does nothing once disposed.</summary>
     public void Wake()
