@@ -10,15 +10,16 @@ namespace IoModels.Tests.Reliability;
 /// <summary>
 /// Memory under slow readers, measured on a real <c>iomodels serve</c> child for every engine case
 /// (<see cref="EngineCases.All"/>: each model and each variant, run with its own serve flags): 1,000
-/// clients (or as many as the case serves at once, when fewer) each try to send 4 MiB and read nothing. Backpressure must hold the server to its configured buffers plus a
-/// fixed overhead per connection; a server that kept reading would need about 4 GB. The figure
+/// clients (or as many as the case serves at once, when fewer) each try to send more than the kernel can
+/// hold for one connection (at least 4 MiB) and read nothing. Backpressure must hold the server to its
+/// configured buffers plus a fixed overhead per connection; a server that kept reading would need gigabytes. The figure
 /// (peak RSS growth, from /proc/PID/status VmHWM) goes to the README's reliability table.
 /// </summary>
 public sealed class MemoryBoundTests(ITestOutputHelper output)
 {
     private const int OutputBuffer = 64 * 1024;
     private const int BufferSize = 16 * 1024;
-    private const long BytesPerClient = 4L * 1024 * 1024;
+    private const long MinimumBytesPerClient = 4L * 1024 * 1024;
 
     /// <summary>
     /// Memory a connection may cost beyond its two buffers: the blocking model's thread (touched stack,
@@ -43,6 +44,10 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
         // the server's memory cannot be what they cost (and connects past the backlog would time out).
         int clientCount = Math.Min(ReliabilitySettings.MemoryClients, engineCase.MaxConcurrentClients);
         long bound = clientCount * (OutputBuffer + BufferSize + PerConnectionOverhead) + FixedOverhead;
+        // Each client tries to send more than the kernel may buffer for one connection (autotuning can grow
+        // a loopback receive buffer to tcp_rmem's maximum), so a client that sent it all shows that the
+        // server read without limit, not that the kernel absorbed it.
+        long bytesPerClient = ProcessProbe.KernelTcpBufferCeiling() + MinimumBytesPerClient;
 
         await using CliProcess server = CliProcess.Start(["serve", .. EngineCases.ServeArguments(engineCase), "--port", "0",
             "--output-buffer", OutputBuffer.ToString(CultureInfo.InvariantCulture), "--buffer-size", BufferSize.ToString(CultureInfo.InvariantCulture)]);
@@ -71,7 +76,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
                 };
                 clients.Add(socket);
                 await socket.ConnectAsync(endPoint).WithTimeout();
-                floods.Add(FloodAsync(socket, chunk, () => Interlocked.Add(ref sent, chunk.Length), stop.Token));
+                floods.Add(FloodAsync(socket, chunk, bytesPerClient, () => Interlocked.Add(ref sent, chunk.Length), stop.Token));
             }
 
             // Wait until the senders are stalled (no progress for a second), failing early if memory passes the bound.
@@ -92,7 +97,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
             long total = Interlocked.Read(ref sent);
             output.WriteLine($"{engine}: {clientCount} clients sent {total:N0} bytes before stalling; RSS {baseline:N0} -> peak {peak:N0} (+{peak - baseline:N0}, {(peak - baseline) / clientCount:N0} per client); bound {bound:N0}");
             Assert.True(quiet >= 2, $"{engine}: the senders were still making progress after 90 s ({total:N0} bytes sent)");
-            Assert.True(total < clientCount * BytesPerClient, $"{engine}: every client sent all {BytesPerClient:N0} bytes without reading: nothing pushed back");
+            Assert.True(total < clientCount * bytesPerClient, $"{engine}: every client sent all {bytesPerClient:N0} bytes without reading: nothing pushed back");
             Assert.True(peak - baseline < bound, $"{engine}: peak RSS grew by {peak - baseline:N0} bytes, over the bound of {bound:N0}");
             ReliabilitySettings.Report("memory", engine, clientCount, baseline, peak, peak - baseline, total);
         }
@@ -107,12 +112,12 @@ public sealed class MemoryBoundTests(ITestOutputHelper output)
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
-    /// <summary>Sends up to 4 MiB and reads nothing; ends quietly when the test cuts it off.</summary>
-    private static async Task FloodAsync(Socket socket, byte[] chunk, Action sentChunk, CancellationToken cancellationToken)
+    /// <summary>Sends up to <paramref name="bytes"/> and reads nothing; ends quietly when the test cuts it off.</summary>
+    private static async Task FloodAsync(Socket socket, byte[] chunk, long bytes, Action sentChunk, CancellationToken cancellationToken)
     {
         try
         {
-            for (long total = 0; total < BytesPerClient; total += chunk.Length)
+            for (long total = 0; total < bytes; total += chunk.Length)
             {
                 for (int offset = 0; offset < chunk.Length;)
                 {

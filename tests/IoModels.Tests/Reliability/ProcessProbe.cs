@@ -52,6 +52,17 @@ internal static class ProcessProbe
         throw new InvalidOperationException($"/proc/{pid}/status has no {field} line");
     }
 
+    /// <summary>
+    /// The most bytes the kernel may hold for one TCP connection on this machine: the largest receive
+    /// buffer autotuning may grow to (net.ipv4.tcp_rmem, third field) plus the largest send buffer
+    /// (net.ipv4.tcp_wmem). A client that sends less than this proves nothing about backpressure:
+    /// the kernel alone can absorb it.
+    /// </summary>
+    public static long KernelTcpBufferCeiling() => ThirdField("/proc/sys/net/ipv4/tcp_rmem") + ThirdField("/proc/sys/net/ipv4/tcp_wmem");
+
+    private static long ThirdField(string path) =>
+        long.Parse(File.ReadAllText(path).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[2], CultureInfo.InvariantCulture);
+
     /// <summary>User plus system CPU time <paramref name="pid"/> has used so far (utime + stime of /proc/PID/stat).</summary>
     public static TimeSpan CpuTime(int pid)
     {
