@@ -56,7 +56,7 @@ internal static class ServeCommand
         var modelFlags = new ModelFlags(); // --workers, --loops, ...: from the registry, each refused for a model that does not take it or beyond the machine
         Option<LogEventLevel> logLevel = CommonOptions.LogLevel();
         var dashboard = new Option<bool>("--dashboard") { Description = "a live view of counters, rates, threads and CPU (periodic lines when stdout is not a terminal)" };
-        var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second (sets --log-level debug)" };
+        var trace = new Option<bool>("--trace") { Description = "narrate each engine step at debug level, repeated steps summarised once a second, and list the open connections once a second when they change (sets --log-level debug)" };
         var portFile = new Option<string?>("--port-file") { Description = "once listening, write the bound port to this file (for scripts and 'iomodels bench', which run quieter than the log line)" };
 
         var command = new Command("serve", "Run an uppercase echo server on one IO model until Ctrl+C.")
@@ -171,6 +171,10 @@ internal static class ServeCommand
         }
 
         var started = Stopwatch.StartNew();
+        using var listingStop = new CancellationTokenSource(); // not linked to the stop signal: the drain is listed too
+        Task listed = settings.Trace && server is IConnectionListing listing
+            ? TraceConnections.RunAsync(model.Name, listing, log, TraceAggregator.DefaultInterval, listingStop.Token)
+            : Task.CompletedTask;
         try
         {
             if (settings.Dashboard && Dashboard.CanDraw(output))
@@ -202,6 +206,9 @@ internal static class ServeCommand
             {
                 log.Warning("Stop took longer than {Seconds} s; leaving the remaining engine threads behind", (int)stopLimit.TotalSeconds);
             }
+
+            await listingStop.CancelAsync(); // after the stop, so the drain's rows ("stopping: FIN sent") were listed
+            await listed; // ends at once: it only waits on its timer
 
             await output.WriteAsync(StatisticsFormatter.Summary(model, server.Statistics.Snapshot(), started.Elapsed));
             await output.FlushAsync(CancellationToken.None);

@@ -73,6 +73,46 @@ public sealed class DashboardTests
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
+    [SkippableTheory]
+    [InlineData("blocking")]
+    [InlineData("epoll")]
+    [InlineData("uring")]
+    [InlineData("async")]
+    public async Task Trace_lists_the_open_connections_with_the_dashboards_rows(string model)
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "sends SIGTERM with kill(1)");
+        ModelInfo info = ModelRegistry.Find(model)!;
+        Skip.IfNot(info.IsSupported, $"{model} is not available here: {info.UnsupportedReason}");
+        await using CliProcess server = CliProcess.Start("serve", "--model", model, "--port", "0", "--trace");
+        var endPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, await server.WaitForServingPortAsync());
+        using (TestClient client = await TestClient.ConnectAsync(endPoint))
+        {
+            await client.AssertEchoAsync("listed"u8.ToArray());
+            int port = ((System.Net.IPEndPoint)client.Socket.LocalEndPoint!).Port;
+            string row = $@"DBG\] {model}   client #\d+ 127\.0\.0\.1:{port}: 6 bytes in, 6 out, waiting for data, idle \d+ s";
+            await TaskTimeoutExtensions.Eventually(
+                () => server.Stderr.Contains($"{model} connections: 1 open", StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(server.Stderr, row),
+                $"the trace lists the open connection ({row})");
+        }
+
+        await TaskTimeoutExtensions.Eventually(() => server.Stderr.Contains($"{model} connections: 0 open", StringComparison.Ordinal), "the trace lists the connection gone");
+        server.Signal("TERM");
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public void The_trace_listing_says_how_many_are_open_and_shows_the_oldest()
+    {
+        var rows = Enumerable.Range(1, TraceConnections.Rows)
+            .Select(i => new ConnectionSnapshot(i, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 40000 + i), 1_234 * i, 1_234 * i, ConnectionActivity.WaitingForData, TimeSpan.FromSeconds(2.7)))
+            .ToList();
+        IReadOnlyList<string> lines = TraceConnections.Lines(rows, total: 7);
+        Assert.Equal($"connections: 7 open, the {TraceConnections.Rows} oldest:", lines[0]);
+        Assert.Equal(TraceConnections.Rows + 1, lines.Count);
+        Assert.Equal("  client #2 127.0.0.1:40002: 2,468 bytes in, 2,468 out, waiting for data, idle 2 s", lines[2]);
+        Assert.Equal(["connections: 0 open"], TraceConnections.Lines([], total: 0));
+    }
+
     [SkippableTheory, MemberData(nameof(EngineCases.Names), MemberType = typeof(EngineCases))]
     public async Task A_frame_shows_the_counters_threads_and_one_row_per_connection(string name)
     {
