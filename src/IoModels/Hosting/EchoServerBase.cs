@@ -374,13 +374,14 @@ public abstract partial class EchoServerBase : IEchoServer, IConnectionListing
 
     /// <summary>
     /// The one accept policy (<see cref="AcceptPolicy"/>) for an accepting thread or loop on
-    /// <paramref name="listener"/>; <paramref name="probeOnlyAfterAccepts"/> for a loop that calls accept
-    /// whether or not a client waits.
+    /// <paramref name="listener"/>. For a loop that calls accept whether or not a client waits,
+    /// <paramref name="passCounters"/> are its own counters: the reserve is then probed only after
+    /// an accept succeeded, and the accept counts go with the loop's other counts.
     /// </summary>
-    protected AcceptPolicy CreateAcceptPolicy(Socket listener, bool probeOnlyAfterAccepts = false) =>
-        new(this, new DescriptorHeadroom(listener), probeOnlyAfterAccepts);
+    protected AcceptPolicy CreateAcceptPolicy(Socket listener, LocalCounters? passCounters = null) =>
+        new(this, new DescriptorHeadroom(listener), probeOnlyAfterAccepts: passCounters is not null, passCounters);
 
-    /// <inheritdoc cref="CreateAcceptPolicy(Socket, bool)"/>
+    /// <inheritdoc cref="CreateAcceptPolicy(Socket, LocalCounters)"/>
     protected AcceptPolicy CreateAcceptPolicy(int listenerFd) => new(this, new DescriptorHeadroom(listenerFd), probeOnlyAfterAccepts: false);
 
     /// <summary>

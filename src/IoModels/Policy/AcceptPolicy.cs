@@ -30,6 +30,7 @@ public sealed class AcceptPolicy
     private readonly DescriptorHeadroom _headroom;
     private readonly AcceptBackoff _backoff = new();
     private readonly bool _probeOnlyAfterAccepts;
+    private readonly LocalCounters? _counters;
 
     /// <param name="server">Whose statistics, log and fault count it uses, and whether it is stopping.</param>
     /// <param name="headroom">The descriptor reserve for this listener.</param>
@@ -37,11 +38,17 @@ public sealed class AcceptPolicy
     /// True for a loop that calls accept whether or not a client waits (nonblocking's sweep): the
     /// reserve is probed only after an accept succeeded (<see cref="DescriptorHeadroom.IsLowBeforeAccept"/>).
     /// </param>
-    internal AcceptPolicy(EchoServerBase server, DescriptorHeadroom headroom, bool probeOnlyAfterAccepts)
+    /// <param name="counters">
+    /// The loop's own counters, for a loop that accepts on every pass (nonblocking's sweep): accept
+    /// calls and would-blocks are counted there and published with the loop's other counts, not with
+    /// two shared interlocked adds per pass. Null: counted on the server's statistics at once.
+    /// </param>
+    internal AcceptPolicy(EchoServerBase server, DescriptorHeadroom headroom, bool probeOnlyAfterAccepts, LocalCounters? counters = null)
     {
         _server = server;
         _headroom = headroom;
         _probeOnlyAfterAccepts = probeOnlyAfterAccepts;
+        _counters = counters;
     }
 
     /// <summary>
@@ -64,7 +71,7 @@ public sealed class AcceptPolicy
     /// <summary>An accept returned a connection: counted, and any back-off burst is over.</summary>
     public void Accepted()
     {
-        _server.Statistics.Increment(EchoCounter.AcceptCalls);
+        Count(EchoCounter.AcceptCalls);
         _backoff.Succeeded();
         _headroom.Accepted();
     }
@@ -72,11 +79,10 @@ public sealed class AcceptPolicy
     /// <summary>An accept failed with <paramref name="error"/>: counted, logged where the rules say, and decided.</summary>
     public AcceptDecision Failed(SocketError error)
     {
-        EchoStatistics statistics = _server.Statistics;
-        statistics.Increment(EchoCounter.AcceptCalls);
+        Count(EchoCounter.AcceptCalls);
         if (error is SocketError.WouldBlock or SocketError.TryAgain)
         {
-            statistics.Increment(EchoCounter.AcceptWouldBlock);
+            Count(EchoCounter.AcceptWouldBlock);
             return AcceptDecision.Done;
         }
 
@@ -109,4 +115,16 @@ public sealed class AcceptPolicy
     [System.Runtime.Versioning.SupportedOSPlatform("macos")]
     [System.Runtime.Versioning.SupportedOSPlatform("freebsd")]
     public AcceptDecision FailedWithErrno(int errno) => Failed(Interop.Libc.ToSocketError(errno));
+
+    private void Count(EchoCounter counter)
+    {
+        if (_counters is null)
+        {
+            _server.Statistics.Increment(counter);
+        }
+        else
+        {
+            _counters.Increment(counter);
+        }
+    }
 }

@@ -56,7 +56,7 @@ public sealed class NonBlockingEchoServer : EchoServerBase
 
     private void Run(Socket listener)
     {
-        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener, probeOnlyAfterAccepts: true); // it asks on every sweep
+        AcceptPolicy acceptPolicy = CreateAcceptPolicy(listener, passCounters: _counters); // it asks on every sweep
         long acceptResumesAt = 0;
         long nextIdleLook = 0;
         try
