@@ -84,7 +84,7 @@ internal static class DemoCommand
 
         await output.WriteLineAsync($"{scenario.Name}: {scenario.Title(language)}");
         var context = new DemoContext(output, scale, language);
-        await output.WriteLineAsync((zh ? "先猜一猜：" : "Predict: ") + scenario.Question(context));
+        await WriteWrappedAsync(output, zh ? "先猜一猜：" : "Predict: ", scenario.Question(context));
         await output.WriteLineAsync(zh
             ? $"想用操作系统自己的工具看，就在另一个终端里运行（Linux；本进程 PID {Environment.ProcessId}）："
             : $"To watch it with the OS, run in another terminal (Linux; this process is PID {Environment.ProcessId}):");
@@ -105,20 +105,29 @@ internal static class DemoCommand
         await output.WriteLineAsync();
         if (result.Conclusion is { } conclusion)
         {
-            await output.WriteLineAsync((zh ? "结论：" : "Conclusion: ") + conclusion);
+            await WriteWrappedAsync(output, zh ? "结论：" : "Conclusion: ", conclusion);
         }
         else
         {
             // Nothing is concluded that this run did not measure: say what it measured instead.
-            await output.WriteLineAsync(zh
-                ? "没有结论：这次运行没有测出这个演示要说明的现象（" + string.Join("；", result.Failures) + "）。"
-                : "No conclusion: this run did not show what the demo is about (" + string.Join("; ", result.Failures) + ").");
+            await WriteWrappedAsync(output, zh ? "没有结论：" : "No conclusion: ", zh
+                ? "这次运行没有测出这个演示要说明的现象（" + string.Join("；", result.Failures) + "）。"
+                : "this run did not show what the demo is about (" + string.Join("; ", result.Failures) + ").");
             await output.WriteLineAsync(zh ? "请在更空闲的机器上再运行一次，或者用更大的 --scale。" : "Run it again on a quieter machine, or with a larger --scale.");
         }
 
-        await output.WriteLineAsync((zh ? "答案（实测）：" : "Answer (measured): ") + scenario.Answer(result.Numbers, language));
+        await WriteWrappedAsync(output, zh ? "答案（实测）：" : "Answer (measured): ", scenario.Answer(result.Numbers, language));
         await output.FlushAsync(cancellationToken);
         return (int)(result.Conclusion is null ? ExitCode.Failure : ExitCode.Success);
+    }
+
+    /// <summary>A labelled paragraph ("Conclusion: ..."), wrapped to the projector's width under its label.</summary>
+    private static async Task WriteWrappedAsync(TextWriter output, string label, string text)
+    {
+        foreach (string line in TerminalText.Wrap(label, text))
+        {
+            await output.WriteLineAsync(line);
+        }
     }
 
     /// <summary>Runs <paramref name="scenario"/> under the <see cref="Deadline"/>; tests call this directly.</summary>

@@ -35,9 +35,18 @@ internal sealed class DemoContext
     /// <summary>Starts the narration's clock again: at the run, not when the question was asked (the class may think for a minute).</summary>
     public void StartClock() => _clock.Restart();
 
-    /// <summary>One narration line, stamped with the seconds since the scenario began.</summary>
-    public void Say(string text) =>
-        Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,6:0.00}s] {text}"));
+    /// <summary>
+    /// One narration step, stamped with the seconds since the scenario began, wrapped to the
+    /// projector's 100 columns with later lines indented under the text.
+    /// </summary>
+    public void Say(string text)
+    {
+        string stamp = string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,6:0.00}s] ");
+        foreach (string line in TerminalText.Wrap(stamp, text))
+        {
+            Output.WriteLine(line);
+        }
+    }
 
     /// <summary>A count scaled down, but never below <paramref name="minimum"/>.</summary>
     public int Count(int full, int minimum) => Math.Max(minimum, (int)Math.Round(full * Scale));

@@ -165,9 +165,23 @@ public sealed class DemoTests
         var output = new StringWriter();
         DemoResult result = await DemoCommand.RunScenarioAsync(scenario, new DemoContext(output, SmallScale, "zh"), CancellationToken.None)
             .WithTimeout(TimeSpan.FromSeconds(60));
-        string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.NotEmpty(lines);
-        Assert.All(lines, l => Assert.True(CjkCount(l) > 0, $"a narration line in English: {l}"));
+        // One narration step per stamp ("[  0.05s] ..."); the lines after it that start with spaces are
+        // the same step wrapped to the projector's width.
+        var steps = new List<string>();
+        foreach (string line in output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith(' ') && steps.Count > 0)
+            {
+                steps[^1] += line.TrimStart();
+            }
+            else
+            {
+                steps.Add(line);
+            }
+        }
+
+        Assert.NotEmpty(steps);
+        Assert.All(steps, l => Assert.True(CjkCount(l) > 0, $"a narration step in English: {l}"));
         Assert.True(CjkCount(scenario.Title("zh")) > 5, scenario.Title("zh"));
 
         DemoResult failed = scenario.Judge(Contradict(name, result.Numbers), "zh");
@@ -420,6 +434,16 @@ public sealed class DemoTests
         Assert.Equal("the carrier-pigeon model is not in this build", error.Message);
     }
 
+    /// <summary>Every line of a demo's output fits 100 columns (Chinese counted two per character), except the commands to copy.</summary>
+    private static void AssertFitsTheProjector(string stdout)
+    {
+        foreach (string line in stdout.Split('\n').Select(l => l.TrimEnd('\r')))
+        {
+            bool command = System.Text.RegularExpressions.Regex.IsMatch(line, @"^  (watch|strace|grep|top|ls|nstat|ss) ");
+            Assert.True(command || TerminalText.Width(line) <= TerminalText.ProjectorWidth, $"{TerminalText.Width(line)} columns: {line}");
+        }
+    }
+
     [Fact]
     public async Task The_executable_lists_runs_and_refuses_demos()
     {
@@ -435,10 +459,12 @@ public sealed class DemoTests
         Assert.Contains("Predict: One worker thread.", stdout, StringComparison.Ordinal);
         Assert.Contains("Answer (measured): B waited ", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("Press Enter", stdout, StringComparison.Ordinal);
+        AssertFitsTheProjector(stdout);
 
         (exitCode, stdout, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--scale", "0.05", "--lang", "zh");
         Assert.True(exitCode == 0, stderr);
         Assert.Contains("结论：只有一个工作线程时，B 为一次回显等了 ", stdout, StringComparison.Ordinal);
+        AssertFitsTheProjector(stdout);
 
         (exitCode, _, stderr) = await CliProcess.RunAsync(null, "demo", "one-worker", "--lang", "fr");
         Assert.Equal(2, exitCode);

@@ -120,7 +120,7 @@ public sealed partial class ExplainTests
         string[] lines = ExplainTexts.Get(topic, language).Split('\n');
         for (int i = 0; i < lines.Length; i++)
         {
-            int width = DisplayWidth(lines[i].TrimEnd('\r'));
+            int width = TerminalText.Width(lines[i].TrimEnd('\r'));
             Assert.True(width <= 100, $"{topic}.{language} line {i + 1} is {width} columns: {lines[i]}");
         }
     }
@@ -323,25 +323,6 @@ public sealed partial class ExplainTests
             $"{where} says '{statement}'; the registry says {string.Join(", ", info.Platforms)}"
             + (kernel.Length > 0 ? $" (Linux {kernel[0]} or later)" : string.Empty));
     }
-
-    /// <summary>Columns on a terminal: East Asian wide and fullwidth characters take two, the rest one.</summary>
-    private static int DisplayWidth(string line)
-    {
-        int width = 0;
-        foreach (Rune rune in line.EnumerateRunes())
-        {
-            width += IsWide(rune.Value) ? 2 : 1;
-        }
-
-        return width;
-    }
-
-    /// <summary>The Unicode East Asian Width classes W and F, by block (UAX #11), as far as these texts can use them.</summary>
-    private static bool IsWide(int c) =>
-        c is (>= 0x1100 and <= 0x115F) or (>= 0x2E80 and <= 0x303E) or (>= 0x3041 and <= 0x33FF)
-            or (>= 0x3400 and <= 0x4DBF) or (>= 0x4E00 and <= 0x9FFF) or (>= 0xA000 and <= 0xA4CF)
-            or (>= 0xAC00 and <= 0xD7A3) or (>= 0xF900 and <= 0xFAFF) or (>= 0xFE30 and <= 0xFE4F)
-            or (>= 0xFF00 and <= 0xFF60) or (>= 0xFFE0 and <= 0xFFE6) or (>= 0x20000 and <= 0x3FFFD);
 
     private static string RepositoryRoot()
     {
