@@ -6,7 +6,7 @@ namespace IoModels.Cli;
 /// Text for a terminal or a projector: its width in columns (Chinese takes two per character) and
 /// wrapping to a width, so narration that runs longer than a line stays readable in a classroom.
 /// </summary>
-internal static class TerminalText
+internal static partial class TerminalText
 {
     /// <summary>The width the lessons and demos keep to: a projector's terminal, 100 columns.</summary>
     public const int ProjectorWidth = 100;
@@ -139,8 +139,10 @@ internal static class TerminalText
     }
 
     /// <summary>A unit of measure, with any closing punctuation after it: µs, ms, s, KiB, MB, %, x ...</summary>
-    private static bool IsMeasureUnit(string unit) =>
-        System.Text.RegularExpressions.Regex.IsMatch(unit, @"^(ns|µs|us|ms|s|B|KB|MB|GB|KiB|MiB|GiB|%|x|KiB/s|MB/s|msg/s)[，。、；：）,.;:)]*$");
+    private static bool IsMeasureUnit(string unit) => MeasureUnit().IsMatch(unit);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(ns|µs|us|ms|s|B|KB|MB|GB|KiB|MiB|GiB|%|x|KiB/s|MB/s|msg/s)[，。、；：）,.;:)]*$")]
+    private static partial System.Text.RegularExpressions.Regex MeasureUnit();
 
     /// <summary>Punctuation a line must not end with: it opens what comes after it.</summary>
     private static bool IsOpening(int c) => c is '（' or '《' or '「' or '『' or '“' or '‘' or '(';
