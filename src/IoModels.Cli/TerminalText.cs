@@ -34,16 +34,24 @@ internal static partial class TerminalText
     /// <paramref name="prefix"/> then <paramref name="text"/>, broken into lines of at most
     /// <paramref name="width"/> columns, later lines indented under the text. English breaks at spaces;
     /// Chinese between any two characters, but never before closing punctuation (，。） and the like).
-    /// A word longer than a line is left whole on a line of its own.
+    /// A word longer than a line is left whole on a line of its own. Spaces that open the text (a
+    /// sub-point under a heading) are kept, and the later lines are indented under them too.
     /// </summary>
     public static IReadOnlyList<string> Wrap(string prefix, string text, int width = ProjectorWidth)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         ArgumentNullException.ThrowIfNull(text);
-        int indent = Width(prefix);
+        int opening = text.Length - text.TrimStart(' ').Length;
+        prefix += new string(' ', opening);
+        if (text.Trim().Length == 0)
+        {
+            return [prefix.TrimEnd()];
+        }
+
+        int indent = Math.Min(Width(prefix), width / 2); // a label as wide as the line would leave no room under it
         var lines = new List<string>();
         var line = new StringBuilder(prefix);
-        int used = indent;
+        int used = Width(prefix);
         bool lineHasText = false;
         foreach ((string unit, bool spaceBefore) in KeepMeasuresWhole(Units(text)))
         {
@@ -79,7 +87,7 @@ internal static partial class TerminalText
         int last = 0;
         foreach (Rune rune in text.EnumerateRunes())
         {
-            if (Rune.IsWhiteSpace(rune))
+            if (Rune.IsWhiteSpace(rune) && rune.Value is not (0xA0 or 0x202F)) // a no-break space holds its neighbours together
             {
                 pendingSpace = true;
                 continue;
@@ -100,7 +108,7 @@ internal static partial class TerminalText
             }
 
             unit.Append(rune.ToString());
-            unitWide |= wide;
+            unitWide = (unitWide || wide) && !IsOpening(rune.Value); // after "（" a word attaches: "（ulimit" is one piece
             pendingSpace = false;
             last = rune.Value;
         }
@@ -145,9 +153,9 @@ internal static partial class TerminalText
     private static partial System.Text.RegularExpressions.Regex MeasureUnit();
 
     /// <summary>Punctuation a line must not end with: it opens what comes after it.</summary>
-    private static bool IsOpening(int c) => c is '（' or '《' or '「' or '『' or '“' or '‘' or '(';
+    private static bool IsOpening(int c) => c is '（' or '《' or '「' or '『' or '“' or '‘' or '(' or '"';
 
     /// <summary>Punctuation a line must not start with: it closes what came before it.</summary>
     private static bool IsClosing(int c) => c is '，' or '。' or '、' or '；' or '：' or '？' or '！' or '）' or '》' or '」' or '』' or '”' or '’'
-        or ',' or '.' or ';' or ':' or '?' or '!' or ')';
+        or ',' or '.' or ';' or ':' or '?' or '!' or ')' or '"';
 }

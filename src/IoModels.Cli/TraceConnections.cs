@@ -22,15 +22,18 @@ internal static class TraceConnections
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                IReadOnlyList<string> lines = Lines(listing.ListConnections(Rows), listing.ListedConnections);
-                string now = string.Join('\n', lines);
+                IReadOnlyList<ConnectionSnapshot> rows = listing.ListConnections(Rows);
+                int total = Math.Max(listing.ListedConnections, rows.Count); // counted after the rows were read: never fewer
+                // Compared without the idle clock, which moves every second: quiet connections are listed
+                // once, and again when something else about them (or the set of them) changes.
+                string now = string.Join('\n', Lines(rows.Select(r => r with { IdleFor = TimeSpan.Zero }).ToList(), total));
                 if (now == previous)
                 {
-                    continue; // nothing moved: an idle server does not repeat itself every second
+                    continue;
                 }
 
                 previous = now;
-                foreach (string line in lines)
+                foreach (string line in Lines(rows, total))
                 {
                     log.Debug("{Model} {Line}", model, line);
                 }
@@ -39,6 +42,11 @@ internal static class TraceConnections
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Expected: serve is stopping.
+        }
+        catch (Exception exception)
+        {
+            // The listing is narration: a fault in it must not take the server (or its stop summary) down.
+            log.Warning(exception, "{Model}: the trace's connection listing stopped", model);
         }
     }
 

@@ -27,18 +27,26 @@ if [ "$(nproc)" -ge 2 ]; then server_cpu="taskset -c 0"; load_cpu="taskset -c 1"
 
 work=$(mktemp -d)
 spid=""
-trap '[ -n "$spid" ] && kill -TERM "$spid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'if [ -n "$spid" ]; then kill -TERM "$spid" 2>/dev/null || true; fi; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 $server_cpu "$iomodels" serve --model "$model" "$@" --port 0 --port-file "$work/port" --log-level warning --max-connections 20000 >/dev/null 2>&1 &
 spid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "syscalls.sh: the server did not start" >&2; exit 1; }
 target="127.0.0.1:$(cat "$work/port")"
-load() { $load_cpu "$iomodels" bench --target "$target" --target-pid "$spid" --connections "$connections" --depth "$depth" --size "$size" --duration "$1" --warmup "$2" --format csv 2>/dev/null; }
-load 2s 1s >/dev/null # warm-up: JIT, buffers, connections
-events=syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_write
-events=$events,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_io_uring_enter,syscalls:sys_enter_futex
+load() { $load_cpu "$iomodels" bench --target "$target" --target-pid "$spid" --connections "$connections" --depth "$depth" --size "$size" --duration "$1" --warmup "$2" --format csv 2>>"$work/bench.err"; }
+load 2s 1s >/dev/null || { echo "syscalls.sh: the warm-up load failed:" >&2; cat "$work/bench.err" >&2; exit 1; }
+# The calls the engines make, as far as this kernel has a tracepoint for each (arm64 has no epoll_wait, select or poll).
+tracing=/sys/kernel/tracing/events/syscalls
+[ -d "$tracing" ] || tracing=/sys/kernel/debug/tracing/events/syscalls
+events=""
+for call in recvfrom sendto recvmsg sendmsg read write accept4 epoll_wait epoll_pwait epoll_ctl select pselect6 poll ppoll io_uring_enter futex; do
+    if [ -d "$tracing/sys_enter_$call" ]; then events="$events${events:+,}syscalls:sys_enter_$call"; fi
+done
+[ -n "$events" ] || { echo "syscalls.sh: no syscall tracepoints under $tracing (is tracefs mounted, and are we root?)" >&2; exit 3; }
 # Counts the server's calls for as long as the measured load runs (its connects and closes included).
-perf stat -x, -e "$events" -p "$spid" -o "$work/perf.txt" -- bash -c "$(declare -f load); load_cpu='$load_cpu' iomodels='$iomodels' target='$target' spid='$spid' connections='$connections' depth='$depth' size='$size' load 4s 0s" >"$work/bench.csv"
+perf stat -x, -e "$events" -p "$spid" -o "$work/perf.txt" -- bash -c "$(declare -f load); work='$work' load_cpu='$load_cpu' iomodels='$iomodels' target='$target' spid='$spid' connections='$connections' depth='$depth' size='$size' load 4s 0s" >"$work/bench.csv" ||
+    { echo "syscalls.sh: the measured load failed:" >&2; cat "$work/bench.err" >&2; exit 1; }
+[ -s "$work/bench.csv" ] || { echo "syscalls.sh: bench wrote no figures:" >&2; cat "$work/bench.err" >&2; exit 1; }
 # bench's csv: column 6 messages echoed, 8 msg/s, 17 CPU s per million messages of the target process
 read -r messages rate cpu < <(awk -F, 'NR == 2 {print $6, $8, $17}' "$work/bench.csv")
 echo "$model $* | $connections connections x $depth in flight x $size B: $rate msg/s, $cpu CPU s per million messages"
@@ -53,4 +61,4 @@ awk -F, -v messages="$messages" '
             else printf "   %-15s %10d  %6.3f per message\n", c, count[c], count[c] / messages
         }
     }' "$work/perf.txt"
-echo "   ($messages messages echoed while counting; uring sends without sendto, and read/write are the runtime's own)"
+echo "   ($messages messages echoed while counting; uring sends without sendto; read/write are mostly the runtime's own)"

@@ -206,9 +206,11 @@ internal static class ServeCommand
             {
                 log.Warning("Stop took longer than {Seconds} s; leaving the remaining engine threads behind", (int)stopLimit.TotalSeconds);
             }
-
-            await listingStop.CancelAsync(); // after the stop, so the drain's rows ("stopping: FIN sent") were listed
-            await listed; // ends at once: it only waits on its timer
+            finally
+            {
+                await listingStop.CancelAsync(); // after the stop, so the drain's rows ("stopping: FIN sent") were listed
+                await listed; // ends at once: it only waits on its timer, and reports its own faults
+            }
 
             await output.WriteAsync(StatisticsFormatter.Summary(model, server.Statistics.Snapshot(), started.Elapsed));
             await output.FlushAsync(CancellationToken.None);

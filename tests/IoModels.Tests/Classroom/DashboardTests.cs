@@ -95,7 +95,9 @@ public sealed class DashboardTests
                 $"the trace lists the open connection ({row})");
         }
 
-        await TaskTimeoutExtensions.Eventually(() => server.Stderr.Contains($"{model} connections: 0 open", StringComparison.Ordinal), "the trace lists the connection gone");
+        await TaskTimeoutExtensions.Eventually(
+            () => server.Stderr is var log && log.IndexOf($"{model} connections: 0 open", log.LastIndexOf($"{model} connections: 1 open", StringComparison.Ordinal), StringComparison.Ordinal) >= 0,
+            "the trace lists the connection gone, after it listed it open");
         server.Signal("TERM");
         Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }

@@ -48,6 +48,30 @@ public sealed class TerminalTextTests
     }
 
     [Fact]
+    public void Spaces_that_open_the_text_are_kept_and_indent_its_later_lines()
+    {
+        IReadOnlyList<string> lines = TerminalText.Wrap("[  0.01s] ", "    epoll, 51 connections: 25 round trips in 5 ms", width: 40);
+        Assert.Equal(["[  0.01s]     epoll, 51 connections: 25", "              round trips in 5 ms"], lines);
+    }
+
+    [Fact]
+    public void A_word_after_an_opening_bracket_is_one_piece()
+    {
+        IReadOnlyList<string> lines = TerminalText.Wrap("", "运行时需要描述符（ulimit -n 100）才行", width: 20);
+        Assert.Contains(lines, line => line.Contains("（ulimit", StringComparison.Ordinal));
+        Assert.All(lines, line => Assert.True(TerminalText.Width(line) <= 20 || !line.Trim().Contains(' ', StringComparison.Ordinal), line));
+    }
+
+    [Fact]
+    public void Empty_text_and_a_label_as_wide_as_the_line_still_give_readable_lines()
+    {
+        Assert.Equal(["Conclusion:"], TerminalText.Wrap("Conclusion: ", "   "));
+        IReadOnlyList<string> lines = TerminalText.Wrap(new string('#', 30), "one two three four five six", width: 30);
+        Assert.All(lines.Skip(1), line => Assert.True(line.Length <= 30, line)); // later lines indented by at most half the width
+        Assert.Equal("one two three four five six", string.Join(' ', lines.Select(l => l.Trim('#', ' '))));
+    }
+
+    [Fact]
     public void Width_counts_wide_characters_twice()
     {
         Assert.Equal(5, TerminalText.Width("epoll"));

@@ -25,17 +25,17 @@ namespace IoModels.Async;
 ///    (The <c>uring</c> model shows what completion looks like on Linux.)
 /// 3. A quiet connection waits for data with a zero-byte receive, which needs no buffer, and only
 ///    then rents a buffer from the pool for the real receive and the echo. So an idle connection
-///    holds no receive buffer, which is what makes 10,000 idle clients cheap. The wait costs
-///    a system call, though: on Linux the runtime first tries it, a one-byte recv with MSG_PEEK that
-///    says "would block"; when epoll then reports data the wait completes with no further call, and
-///    the real receive copies: two recv per message for a quiet connection (strace shows "peek
-///    EAGAIN, recv, send" per message in a ping-pong).
+///    holds no receive buffer, which is what makes 10,000 idle clients cheap. The wait
+///    costs a system call, though: on Linux the runtime first tries it, a one-byte recv with
+///    MSG_PEEK that says "would block"; when epoll then reports data the wait completes with no
+///    further call, and the real receive copies: two recv per message for a quiet connection
+///    (strace shows "peek EAGAIN, recv, send" per message in a ping-pong).
 ///    A connection whose data was already waiting when it asked is busy: it keeps its buffer and,
 ///    after each echo, receives at once with one non-blocking call, both phases in one recv. The
-///    first call that would block returns the buffer and sends the connection back to waiting,
-///    whose own try then says "would block" too. A busy stream costs one recv per message, a quiet
-///    one two, going quiet two that find nothing; and a receive that would block never stays
-///    posted holding a buffer.
+///    first call that would block returns the buffer and sends the connection back to waiting. A
+///    busy stream costs one recv per message, a quiet one two; a busy connection going quiet pays
+///    two that say EAGAIN (its last recv and the wait's try). A receive that would block never
+///    stays posted holding a buffer.
 /// 4. The awaitable is one reusable SocketAsyncEventArgs per connection: no allocation per message.
 /// 5. Backpressure: the next receive starts only after the echo was fully sent, so a client that
 ///    stops reading stalls its own connection at one buffer and nothing else.
