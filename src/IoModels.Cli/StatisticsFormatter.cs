@@ -7,6 +7,9 @@ namespace IoModels.Cli;
 /// <summary>Turns statistics snapshots into the periodic line and the final summary <c>serve</c> prints.</summary>
 internal static class StatisticsFormatter
 {
+    /// <summary>What follows the model's name on the summary's first line; bench finds the summary by it (EngineCalls).</summary>
+    internal const string SummaryHeading = ": final statistics after ";
+
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
     /// <summary>"bytes in" for <see cref="EchoCounter.BytesIn"/>: the enum name split into words.</summary>
@@ -58,7 +61,7 @@ internal static class StatisticsFormatter
     public static string Summary(ModelInfo model, StatisticsSnapshot final, TimeSpan uptime)
     {
         var text = new StringBuilder();
-        text.Append(s_invariant, $"{model.Name}: final statistics after {uptime.TotalSeconds:0.0}s").AppendLine();
+        text.Append(s_invariant, $"{model.Name}{SummaryHeading}{uptime.TotalSeconds:0.0}s").AppendLine();
         foreach ((EchoCounter counter, long value) in final.NonZero())
         {
             text.Append(s_invariant, $"  {Label(counter),-22} {value,16:N0}").AppendLine();

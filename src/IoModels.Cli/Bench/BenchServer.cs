@@ -13,7 +13,7 @@ internal sealed record BenchServer(ModelInfo Model, IReadOnlyList<string> ServeO
     /// Options that are bench's to decide: it starts every child on loopback port 0, quiet, with its
     /// own connection limit and port file; a dashboard or trace would be part of what is measured.
     /// </summary>
-    private static readonly string[] s_reserved = ["--model", "-m", "--host", "--port", "--port-file", "--log-level", "--max-connections", "--dashboard", "--trace"];
+    private static readonly string[] s_reserved = ["--model", "-m", "--host", "--port", "--port-file", "--log-level", "--max-connections", "--dashboard", "--trace", "--stats"];
 
     /// <summary>The name in the results: the model, then its options as given.</summary>
     public string Label => ServeOptions.Count == 0 ? Model.Name : $"{Model.Name} {string.Join(' ', ServeOptions)}";

@@ -34,7 +34,7 @@ internal sealed record EngineCalls(double ReceivesPerMessage, double SendsPerMes
         bool sawSummary = false;
         foreach (string line in lines)
         {
-            if (line.Contains(": final statistics after ", StringComparison.Ordinal))
+            if (line.Contains(StatisticsFormatter.SummaryHeading, StringComparison.Ordinal))
             {
                 sawSummary = true;
                 counters.Clear(); // only the last summary counts

@@ -88,6 +88,12 @@ public static class EngineCases
             }
         }
 
+        if (engine.Name != engine.Model && arguments.Count == 2)
+        {
+            // A variant whose setting has no registry option would otherwise run as its plain model, under its own name.
+            throw new InvalidOperationException($"{engine.Name} sets nothing serve can spell: give its setting a registry option (EngineOption) or leave it out of child-process tests");
+        }
+
         return [.. arguments];
     }
 

@@ -18,9 +18,9 @@ public sealed partial class BlockingEchoServer
         {
             Statistics.Increment(EchoCounter.ReceiveCalls);
             int received = client.Receive(buffer, 0, buffer.Length, SocketFlags.None, out SocketError error);
-            if (error == SocketError.TimedOut)
+            if (error is SocketError.TimedOut or SocketError.WouldBlock)
             {
-                continue; // the idle timeout does not apply while draining: the drain deadline does
+                continue; // a timed-out receive (as in Serve and SendAll): the idle timeout does not apply while draining, the drain deadline does
             }
 
             if (error != SocketError.Success)
@@ -37,14 +37,18 @@ public sealed partial class BlockingEchoServer
         }
     }
 
-    /// <summary>A blocked call timed out: the idle rule's close reason, or null if the connection is not idle.</summary>
-    private CloseReason? IdleLook(Socket client, ref long lastActive, ref int unsentSample, bool echoPending)
+    /// <summary>
+    /// A blocked call timed out: the idle rule's close reason, or null if the connection is not idle.
+    /// The clock and the send-queue sample are the connection's own, so the dashboard shows the same idle time.
+    /// </summary>
+    private CloseReason? IdleLook(FlowConnection connection, bool echoPending)
     {
-        long now = Environment.TickCount64;
-        IdleVerdict verdict = Idle.Check(lastActive, now, client, echoPending, ref unsentSample);
+        int sample = connection.UnsentSample;
+        IdleVerdict verdict = Idle.Check(connection.LastActive, Environment.TickCount64, connection.Socket, echoPending, ref sample);
+        connection.UnsentSample = sample;
         if (verdict == IdleVerdict.Moved)
         {
-            lastActive = now;
+            connection.Touch();
         }
 
         return verdict is IdleVerdict.Silent or IdleVerdict.Stalled ? IdleRule.CloseReasonOf(verdict) : null;

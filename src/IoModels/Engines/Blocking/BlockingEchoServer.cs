@@ -139,8 +139,6 @@ public sealed partial class BlockingEchoServer : EchoServerBase
         Track(listed);
         byte[] buffer = new byte[Options.BufferSize];
         long unsent = 0;
-        long lastActive = Environment.TickCount64;
-        int unsentSample = -1;
         CloseReason reason = CloseReason.ServerStopping;
         try
         {
@@ -159,7 +157,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase
                 Trace.Record(TraceEvent.ReceiveReturned, id, received);
                 if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled)
                 {
-                    if (!Stopping && IdleLook(client, ref lastActive, ref unsentSample, echoPending: false) is { } idle)
+                    if (!Stopping && IdleLook(listed, echoPending: false) is { } idle)
                     {
                         reason = idle;
                         break;
@@ -174,7 +172,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase
                     break;
                 }
 
-                lastActive = Environment.TickCount64;
+                listed.Touch();
 
                 if (received == 0)
                 {
@@ -195,7 +193,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase
                 AsciiUpper.ToUpperInPlace(buffer.AsSpan(0, received));
 
                 unsent = received;
-                int sent = SendAll(client, buffer.AsSpan(0, received), ref lastActive, ref unsentSample, out error);
+                int sent = SendAll(listed, buffer.AsSpan(0, received), out error);
                 unsent = received - sent;
                 listed.Sent(sent);
                 listed.EndEcho();
@@ -242,17 +240,17 @@ public sealed partial class BlockingEchoServer : EchoServerBase
     /// interrupted or at its timeout). A send that times out with nothing taken asks the idle rule;
     /// if the client stopped reading, it returns with <see cref="SocketError.TimedOut"/>.
     /// </summary>
-    private int SendAll(Socket client, ReadOnlySpan<byte> data, ref long lastActive, ref int unsentSample, out SocketError error)
+    private int SendAll(FlowConnection listed, ReadOnlySpan<byte> data, out SocketError error)
     {
         int total = 0;
         error = SocketError.Success;
         while (total < data.Length)
         {
             Statistics.Increment(EchoCounter.SendCalls);
-            int sent = client.Send(data[total..], SocketFlags.None, out error); // blocks while the client's window is full
+            int sent = listed.Socket.Send(data[total..], SocketFlags.None, out error); // blocks while the client's window is full
             if (error is SocketError.TimedOut or SocketError.WouldBlock && Idle.Enabled)
             {
-                if (!Stopping && IdleLook(client, ref lastActive, ref unsentSample, echoPending: true) is not null)
+                if (!Stopping && IdleLook(listed, echoPending: true) is not null)
                 {
                     error = SocketError.TimedOut;
                     break;
@@ -268,7 +266,7 @@ public sealed partial class BlockingEchoServer : EchoServerBase
             }
 
             total += sent;
-            lastActive = Environment.TickCount64;
+            listed.Touch();
         }
 
         return total;

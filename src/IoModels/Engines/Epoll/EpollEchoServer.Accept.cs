@@ -83,11 +83,25 @@ public sealed unsafe partial class EpollEchoServer
         }
     }
 
-    /// <summary>Takes a connection into this loop's table and kernel queue, watching it for reading.</summary>
-    private static void Adopt(EventLoop loop, EpollConnection connection)
+    /// <summary>
+    /// Takes a connection into this loop's table and kernel queue, watching it for reading. The kernel
+    /// may refuse to watch one more (ENOMEM, or ENOSPC at fs.epoll.max_user_watches): that client is
+    /// reset, the condition is logged as a back-off, and the loop keeps serving the others.
+    /// </summary>
+    private void Adopt(EventLoop loop, EpollConnection connection)
     {
         loop.Insert(connection);
-        loop.Queue.Add(connection.Fd, Readiness.Read); // data that arrived already is reported at once
+        try
+        {
+            loop.Queue.Add(connection.Fd, Readiness.Read); // data that arrived already is reported at once
+        }
+        catch (PlatformException exception)
+        {
+            _ = loop.AcceptPolicy.Exhausted(Interop.Libc.ToSocketError(exception.Errno)); // logged and counted once a burst
+            Close(loop, connection, CloseReason.Reset);
+            return;
+        }
+
         connection.Registered = Readiness.Read;
     }
 

@@ -106,10 +106,10 @@ internal sealed unsafe class UringConnection : Connection, IDisposable
     /// <summary>Bytes moved now, for the idle rule.</summary>
     public void Touch() => LastActive = Environment.TickCount64;
 
-    /// <summary>Frees the buffers. Only after the close completed: nothing in the kernel refers to them then.</summary>
     /// <summary>Echoes queued or in flight: sending; otherwise as the base says.</summary>
     public override ConnectionActivity Activity => !SendShut && (SendPending || !NothingQueued) ? ConnectionActivity.Sending : base.Activity;
 
+    /// <summary>Frees the buffers. Only after the close completed: nothing in the kernel refers to them then.</summary>
     public void Dispose()
     {
         Output?.Dispose();

@@ -27,7 +27,6 @@ public sealed unsafe partial class UringEchoServer
         _ = SocketErrors.IsConnectionLost(Interop.Libc.ToSocketError(Interop.Libc.ECONNRESET));
     }
 
-
     private void ArmAccept(UringLoop loop)
     {
         io_uring_sqe* sqe = Prepare(loop, IORING_OP_ACCEPT, loop.ListenFd, UserData(0, UringOp.Accept));

@@ -143,14 +143,22 @@ public sealed unsafe partial class UringEchoServer
         Recycle(loop, id);
     }
 
-    /// <summary>Buffer <paramref name="id"/> goes back to the kernel; a connection that found the pool empty is armed again.</summary>
+    /// <summary>
+    /// Buffer <paramref name="id"/> goes back to the kernel, and the first connection that found the pool
+    /// empty and can still receive is armed again. One that cannot (it is ending, closed, or held back by
+    /// its own output limit) is passed over, so a returned buffer is never left with nobody to fill it.
+    /// </summary>
     private void Recycle(UringLoop loop, int id)
     {
         loop.Buffers!.Recycle(id);
-        if (loop.WaitingForBuffers.TryDequeue(out UringConnection? waiting))
+        while (loop.WaitingForBuffers.TryDequeue(out UringConnection? waiting))
         {
             waiting.WaitingForBuffers = false;
-            PostReceive(loop, waiting); // does nothing if it is ending or armed again since
+            PostReceive(loop, waiting); // does nothing if it is ending, held back, or armed again since
+            if (waiting.ReceivePending)
+            {
+                break;
+            }
         }
     }
 }

@@ -309,6 +309,11 @@ public sealed unsafe partial class UringEchoServer
                 _ = Interop.Libc.Close(connection.Fd);
             }
 
+            if (!connection.OwnsBuffers)
+            {
+                Statistics.Add(EchoCounter.BufferedBytes, -connection.Queued); // the buffers are leaked, not its bytes: the gauge comes down
+            }
+
             Closed(connection, CloseReason.ServerStopping, connection.Unechoed);
         }
 
