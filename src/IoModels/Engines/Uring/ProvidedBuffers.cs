@@ -33,8 +33,12 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     private const int MaxBuffers = 1024;
     private const int MinBuffers = 16;
 
+    private const int PageSize = 4096;
+    private const int CacheLine = 64;
+
     private readonly io_uring_buf* _ring;
     private readonly byte* _memory;
+    private readonly int _stride; // from one buffer to the next: Size, rounded up (StrideFor)
     private readonly ushort _mask;
     private ushort _tail;
     private bool _disposed;
@@ -44,9 +48,10 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
         Count = count;
         Size = size;
         _mask = (ushort)(count - 1);
-        _ring = (io_uring_buf*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(io_uring_buf)), 4096); // the kernel requires page alignment
+        _ring = (io_uring_buf*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(io_uring_buf)), PageSize); // the kernel requires page alignment
         new Span<byte>(_ring, count * sizeof(io_uring_buf)).Clear();
-        _memory = (byte*)NativeMemory.Alloc((nuint)count * (nuint)size);
+        _stride = StrideFor(size);
+        _memory = (byte*)NativeMemory.AlignedAlloc((nuint)count * (nuint)_stride, PageSize);
         Scratch = (byte*)NativeMemory.Alloc((nuint)size);
         Next = new int[count];
         Length = new int[count];
@@ -83,7 +88,7 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     /// </summary>
     public static ProvidedBuffers? TryRegister(int ringFd, int size, out int errno)
     {
-        int count = (int)Math.Clamp(PoolBytes / size, MinBuffers, MaxBuffers);
+        int count = (int)Math.Clamp(PoolBytes / StrideFor(size), MinBuffers, MaxBuffers);
         count = 1 << (31 - int.LeadingZeroCount(count)); // the ring's size must be a power of 2
         var buffers = new ProvidedBuffers(count, size);
         io_uring_buf_reg registration = default;
@@ -108,7 +113,19 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     }
 
     /// <summary>The memory of buffer <paramref name="id"/>.</summary>
-    public byte* Address(int id) => _memory + ((long)id * Size);
+    public byte* Address(int id) => _memory + ((long)id * _stride);
+
+    /// <summary>
+    /// Where buffers start: a buffer of a page or more on a page, a smaller one on a cache line. The
+    /// kernel's copy of a receive into a buffer that straddles a page more than it must is slower: with
+    /// malloc's 16-byte offset, 4 KiB receives spanned two pages and the copy into them took four times
+    /// as long (docs/engineering-notes.md, "uring: the receive copy and where the buffers start").
+    /// </summary>
+    private static int StrideFor(int size)
+    {
+        int unit = size >= PageSize ? PageSize : CacheLine;
+        return (size + unit - 1) / unit * unit;
+    }
 
     /// <summary>Buffer <paramref name="id"/> arrived in a completion: the loop holds it until <see cref="Recycle"/>.</summary>
     public void Take(int id, int length)
@@ -149,7 +166,7 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
 
         _disposed = true;
         NativeMemory.AlignedFree(_ring);
-        NativeMemory.Free(_memory);
+        NativeMemory.AlignedFree(_memory);
         NativeMemory.Free(Scratch);
     }
 }

@@ -202,7 +202,8 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
             }
             else
             {
-                Recycle(loop, id); // it holds nothing
+                loop.Buffers!.Take(id, 0); // the kernel took it and put nothing in it: count it held, then give it back
+                Recycle(loop, id);
             }
         }
 
