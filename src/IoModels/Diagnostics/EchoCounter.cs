@@ -68,6 +68,10 @@ public enum EchoCounter
     PeakBufferedBytes,
     /// <summary>Unexpected exceptions caught at the top of an engine thread or connection: any value but 0 is a bug.</summary>
     Faults,
-    /// <summary>Receives that found the server's shared buffer pool empty (io_uring provided buffers, ENOBUFS) and waited for a buffer to come back.</summary>
+    /// <summary>
+    /// Receives that found the ring of the server's shared buffer pool dry (io_uring provided buffers,
+    /// ENOBUFS): every buffer was held, and the receive waited for one to come back; or a burst outran
+    /// the buffers lent, and the receive was armed again at once with twice as many lent.
+    /// </summary>
     ReceivesOutOfBuffers,
 }

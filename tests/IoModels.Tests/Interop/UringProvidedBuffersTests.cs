@@ -53,6 +53,104 @@ public sealed class UringProvidedBuffersTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(16 * 1024, 4096)]
+    [InlineData(4096, 4096)]
+    [InlineData(5000, 4096)]
+    [InlineData(100, 64)]
+    public unsafe void Buffers_start_on_a_page_or_a_cache_line_and_do_not_overlap(int size, int alignment)
+    {
+        WithPool(size, buffers =>
+        {
+            for (int id = 0; id < buffers.Count; id++)
+            {
+                Assert.Equal(0, (long)buffers.Address(id) % alignment);
+                if (id > 0)
+                {
+                    Assert.True(buffers.Address(id) - buffers.Address(id - 1) >= size, $"buffer {id} overlaps buffer {id - 1}");
+                }
+            }
+        });
+    }
+
+    [SkippableFact]
+    public void The_ring_is_lent_a_window_of_the_pool_that_doubles_only_when_a_refill_left_spares()
+    {
+        WithPool(16 * 1024, buffers =>
+        {
+            Assert.Equal(1024, buffers.Count);
+            Assert.Equal(64, buffers.Window);
+            Assert.Equal(64, buffers.Lent); // not all 1,024: the rest wait as spares
+
+            // The kernel filled all 64 (as completions would say), then the ring ran dry: the next refill lends 128.
+            Filled(buffers, 64);
+
+            Assert.Equal(0, buffers.Lent);
+            buffers.Widen();
+            buffers.Widen(); // many receives may run dry in one pass: the window still doubles once
+            buffers.Refill();
+            Assert.Equal(128, buffers.Window);
+            Assert.Equal(128, buffers.Lent);
+            Assert.Equal(64, buffers.Held);
+
+            // Echoes sent: the buffers are spare, and lent again only up to the window.
+            for (int id = 0; id < 64; id++)
+            {
+                buffers.Recycle(id);
+            }
+
+            Assert.Equal(0, buffers.Held);
+            buffers.Refill();
+            Assert.Equal(128, buffers.Lent);
+            Assert.Equal(buffers.Count, buffers.Free);
+        });
+    }
+
+    [SkippableFact]
+    public void A_dry_ring_with_no_spares_left_does_not_widen_the_window()
+    {
+        WithPool(1024 * 1024, buffers =>
+        {
+            // 1 MiB buffers: a pool of 16, all lent. Every one held, then ENOBUFS: more lending would not help.
+            Assert.Equal(16, buffers.Count);
+            Assert.Equal(16, buffers.Lent);
+            Filled(buffers, 16);
+
+            buffers.Widen();
+            buffers.Refill();
+            Assert.Equal(16, buffers.Window);
+            Assert.Equal(0, buffers.Free);
+        });
+    }
+
+    /// <summary>What the loop does for completions that say the kernel filled buffers 0 to <paramref name="count"/> - 1.</summary>
+    private static void Filled(ProvidedBuffers buffers, int count)
+    {
+        for (int id = 0; id < count; id++)
+        {
+            buffers.Take(id, length: 32);
+        }
+    }
+
+    /// <summary>Skips where the kernel has no provided buffers; else registers a pool on a ring of its own, runs <paramref name="check"/>, and frees both in the order the kernel needs.</summary>
+    private static void WithPool(int size, Action<ProvidedBuffers> check)
+    {
+        Skip.IfNot(UringSupport.ProvidedBuffers, "this kernel runs uring without provided buffers");
+        var ring = new Ring(2, 4);
+        ProvidedBuffers? buffers = null;
+        try
+        {
+            buffers = ProvidedBuffers.TryRegister(ring.Fd, size, out int errno)
+                ?? throw new InvalidOperationException($"registering failed: errno {errno}");
+            check(buffers);
+        }
+        finally
+        {
+            ring.Dispose(); // first: closing the ring unregisters the buffer ring before its memory goes
+            buffers?.Dispose();
+        }
+    }
+
     private static async Task SendStreamAsync(Socket socket, long total, int seed)
     {
         byte[] chunk = new byte[64 * 1024];

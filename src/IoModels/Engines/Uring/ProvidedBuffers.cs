@@ -33,6 +33,9 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     private const int MaxBuffers = 1024;
     private const int MinBuffers = 16;
 
+    /// <summary>Buffers lent to the kernel at first; <see cref="Widen"/> doubles it when one batch of receives needs more.</summary>
+    private const int FirstWindow = 64;
+
     private const int PageSize = 4096;
     private const int CacheLine = 64;
 
@@ -40,6 +43,10 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     private readonly byte* _memory;
     private readonly int _stride; // from one buffer to the next: Size, rounded up (StrideFor)
     private readonly ushort _mask;
+    private readonly int[] _spare; // buffers neither held nor lent: a stack, so the most recently used goes back first
+    private int _spareCount;
+    private bool _windowFull; // the last Refill stopped at the window with spares left: a dry ring then means the window was too small
+    private bool _widen; // so it was: the next Refill doubles the window
     private ushort _tail;
     private bool _disposed;
 
@@ -55,6 +62,8 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
         Scratch = (byte*)NativeMemory.Alloc((nuint)size);
         Next = new int[count];
         Length = new int[count];
+        _spare = new int[count];
+        Window = Math.Min(FirstWindow, count);
     }
 
     /// <summary>How many buffers the ring has (a power of 2).</summary>
@@ -66,8 +75,14 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     /// <summary>Buffers the loop holds now (received, echo not yet sent); the rest are the kernel's to fill.</summary>
     public int Held { get; private set; }
 
-    /// <summary>Buffers in the ring for the kernel to take.</summary>
+    /// <summary>Buffers the loop does not hold: lent to the kernel, or spare until the next <see cref="Refill"/>.</summary>
     public int Free => Count - Held;
+
+    /// <summary>Buffers published to the ring and not yet seen in a completion (the kernel may have filled some already).</summary>
+    public int Lent { get; private set; }
+
+    /// <summary>How many buffers <see cref="Refill"/> keeps lent.</summary>
+    public int Window { get; private set; }
 
     /// <summary>Per buffer id: the next buffer in its connection's queue, or -1.</summary>
     public int[] Next { get; }
@@ -102,12 +117,12 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
             return null;
         }
 
-        for (int id = 0; id < count; id++)
+        for (int id = count - 1; id >= 0; id--)
         {
-            buffers.Add((ushort)id);
+            buffers._spare[buffers._spareCount++] = id; // buffer 0 on top
         }
 
-        buffers.Publish();
+        buffers.Refill();
         errno = 0;
         return buffers;
     }
@@ -133,15 +148,54 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
         Length[id] = length;
         Next[id] = -1;
         Held++;
+        Lent--;
     }
 
-    /// <summary>Gives buffer <paramref name="id"/> back to the kernel: its echo is sent (or its connection is gone).</summary>
+    /// <summary>
+    /// Buffer <paramref name="id"/>'s echo is sent (or its connection is gone): it is spare until
+    /// <see cref="Refill"/> lends it to the kernel again.
+    /// </summary>
     public void Recycle(int id)
     {
         Held--;
-        Add((ushort)id);
-        Publish();
+        _spare[_spareCount++] = id;
     }
+
+    /// <summary>
+    /// Tops the ring up to <see cref="Window"/> buffers, the most recently used first, and publishes
+    /// them; the loop calls it before each wait. Why not lend every buffer: the ring is first in, first
+    /// out, so with all 1,024 lent each receive landed in the buffer used 1,024 receives before, long
+    /// gone from the cache. A window a little larger than one batch of receives keeps the copies in
+    /// memory the cache still holds (docs/engineering-notes.md, "uring: the receive copy").
+    /// </summary>
+    public void Refill()
+    {
+        if (_widen)
+        {
+            _widen = false;
+            Window = Math.Min(Window * 2, Count);
+        }
+
+        if (Lent < Window && _spareCount > 0)
+        {
+            while (Lent < Window && _spareCount > 0)
+            {
+                Add((ushort)_spare[--_spareCount]);
+                Lent++;
+            }
+
+            Publish();
+        }
+
+        _windowFull = _spareCount > 0;
+    }
+
+    /// <summary>
+    /// A receive found the ring empty (ENOBUFS) though the last refill left spare buffers: one batch of receives
+    /// needed more than the window, so the next <see cref="Refill"/> lends twice as many, and so on
+    /// from then (at most all of them). Once per pass, however many receives ran dry in it.
+    /// </summary>
+    public void Widen() => _widen |= _windowFull;
 
     private void Add(ushort id)
     {

@@ -66,6 +66,7 @@ public sealed unsafe partial class UringEchoServer
         loop.Count(EchoCounter.ReceivesOutOfBuffers);
         if (loop.Buffers!.Free > 0)
         {
+            loop.Buffers.Widen(); // the ring ran dry with spares left: lend more from the next wait on
             return false;
         }
 

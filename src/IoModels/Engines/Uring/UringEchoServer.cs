@@ -22,13 +22,16 @@ namespace IoModels.Uring;
 /// 4. Provided buffers (ProvidedBuffers.cs): each loop lends the kernel one pool of buffers through a
 ///    third shared ring. A receive names the pool, not a buffer; the kernel takes one only when data
 ///    is there, and the completion says which (its id in cqe.flags). So an idle connection holds no
-///    buffer. We uppercase in place, send from that same buffer (no copy), and give it back to the
-///    ring once the send completed. The pool is native memory: the kernel writes into it when it
-///    chooses, so it never moves, and it is freed only after the ring is closed.
+///    buffer. We uppercase in place, send from that same buffer (no copy), and give it back once the
+///    send completed. The ring hands buffers out first in, first out, so the loop lends only a window
+///    of the pool (64 buffers at first), the most recently used first, topped up before each wait: a
+///    receive then lands in memory the cache still holds. The pool is native memory: the kernel
+///    writes into it when it chooses, so it never moves, and it is freed only after the ring is closed.
 /// 5. One request, many completions: a multishot receive (Linux 6.0+) stays armed and completes once
 ///    per chunk of data (IORING_CQE_F_MORE: more will come), a multishot accept (5.19+) once per
 ///    client. One that ends (no F_MORE: end of stream, error, cancel, its byte limit, or ENOBUFS when
-///    the pool is empty) is armed again; after ENOBUFS, once a buffer comes back.
+///    the ring ran dry) is armed again. After ENOBUFS: at once if the window was too small for a
+///    burst (it doubles), else once a buffer comes back (every buffer was held).
 /// 6. Each completion carries the user_data we gave its request: the connection id and the step
 ///    (receive, send, close, ...), so the loop knows what finished without any lookup by descriptor.
 /// 7. Backpressure: each multishot may receive only what keeps the connection's unsent echoes within
@@ -78,6 +81,7 @@ public sealed unsafe partial class UringEchoServer : EchoServerBase
                 // One system call: submit everything prepared since the last one, then sleep until a
                 // completion arrives (or the idle sweep is due). What this pass counted is published first.
                 loop.FlushCounts(Statistics);
+                loop.Buffers?.Refill(); // buffers whose echoes were sent this pass are lent again
                 loop.Ring.SubmitAndWait(sweepPeriod, out bool timedOut);
                 loop.Count(EchoCounter.Waits, loop.Ring.EnterCalls - entersCounted); // this one, and any made when the queue filled
                 entersCounted = loop.Ring.EnterCalls;
