@@ -39,10 +39,10 @@ load 2s 1s >/dev/null || { echo "syscalls.sh: the warm-up load failed:" >&2; cat
 tracing=/sys/kernel/tracing/events/syscalls
 [ -d "$tracing" ] || tracing=/sys/kernel/debug/tracing/events/syscalls
 events=""
-for call in recvfrom sendto recvmsg sendmsg read write accept4 epoll_wait epoll_pwait epoll_ctl select pselect6 poll ppoll io_uring_enter futex; do
+for call in recvfrom sendto recvmsg sendmsg read write accept4 epoll_wait epoll_pwait epoll_ctl select pselect6 poll ppoll io_uring_enter futex sched_yield; do
     if [ -d "$tracing/sys_enter_$call" ]; then events="$events${events:+,}syscalls:sys_enter_$call"; fi
 done
-[ -n "$events" ] || { echo "syscalls.sh: no syscall tracepoints under $tracing (is tracefs mounted, and are we root?)" >&2; exit 3; }
+[ -n "$events" ] || { echo "syscalls.sh: no syscall tracepoints under $tracing (is tracefs mounted? as root: mount -t tracefs nodev /sys/kernel/tracing)" >&2; exit 3; }
 # Counts the server's calls for as long as the measured load runs (its connects and closes included).
 perf stat -x, -e "$events" -p "$spid" -o "$work/perf.txt" -- bash -c "$(declare -f load); work='$work' load_cpu='$load_cpu' iomodels='$iomodels' target='$target' spid='$spid' connections='$connections' depth='$depth' size='$size' load 4s 0s" >"$work/bench.csv" ||
     { echo "syscalls.sh: the measured load failed:" >&2; cat "$work/bench.err" >&2; exit 1; }
@@ -61,4 +61,4 @@ awk -F, -v messages="$messages" '
             else printf "   %-15s %10d  %6.3f per message\n", c, count[c], count[c] / messages
         }
     }' "$work/perf.txt"
-echo "   ($messages messages echoed while counting; uring sends without sendto; read/write are mostly the runtime's own)"
+echo "   ($messages messages echoed while counting; uring sends without sendto; read/write are mostly the runtime's own; sched_yield is its thread pool spinning for work)"
