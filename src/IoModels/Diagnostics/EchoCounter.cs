@@ -71,7 +71,8 @@ public enum EchoCounter
     /// <summary>
     /// Receives that found the ring of the server's shared buffer pool dry (io_uring provided buffers,
     /// ENOBUFS): every buffer was held, and the receive waited for one to come back; or a burst outran
-    /// the buffers lent, and the receive was armed again at once with twice as many lent.
+    /// the buffers lent, and the receive was armed again at once (with twice as many lent when spares
+    /// had been left out).
     /// </summary>
     ReceivesOutOfBuffers,
 }

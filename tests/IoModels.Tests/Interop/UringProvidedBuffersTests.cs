@@ -57,14 +57,21 @@ public sealed class UringProvidedBuffersTests
     [InlineData(16 * 1024, 4096)]
     [InlineData(4096, 4096)]
     [InlineData(5000, 4096)]
-    [InlineData(100, 64)]
-    public unsafe void Buffers_start_on_a_page_or_a_cache_line_and_do_not_overlap(int size, int alignment)
+    [InlineData(3000, 4096)]
+    [InlineData(100, 128)]
+    [InlineData(16, 64)]
+    public unsafe void Buffers_start_on_a_page_or_within_one_and_do_not_overlap(int size, int alignment)
     {
         WithPool(size, buffers =>
         {
             for (int id = 0; id < buffers.Count; id++)
             {
                 Assert.Equal(0, (long)buffers.Address(id) % alignment);
+                if (size <= 4096)
+                {
+                    Assert.Equal((long)buffers.Address(id) / 4096, ((long)buffers.Address(id) + size - 1) / 4096); // within one page
+                }
+
                 if (id > 0)
                 {
                     Assert.True(buffers.Address(id) - buffers.Address(id - 1) >= size, $"buffer {id} overlaps buffer {id - 1}");
@@ -83,7 +90,7 @@ public sealed class UringProvidedBuffersTests
             Assert.Equal(64, buffers.Lent); // not all 1,024: the rest wait as spares
 
             // The kernel filled all 64 (as completions would say), then the ring ran dry: the next refill lends 128.
-            Filled(buffers, 64);
+            Filled(buffers, from: 0, count: 64);
 
             Assert.Equal(0, buffers.Lent);
             buffers.Widen();
@@ -109,24 +116,42 @@ public sealed class UringProvidedBuffersTests
     [SkippableFact]
     public void A_dry_ring_with_no_spares_left_does_not_widen_the_window()
     {
-        WithPool(1024 * 1024, buffers =>
+        WithPool(16 * 1024, buffers =>
         {
-            // 1 MiB buffers: a pool of 16, all lent. Every one held, then ENOBUFS: more lending would not help.
-            Assert.Equal(16, buffers.Count);
-            Assert.Equal(16, buffers.Lent);
-            Filled(buffers, 16);
+            // Every buffer ends up held, 64 at a time: when the last 64 are taken there is nothing left to lend.
+            for (int batch = 0; batch < buffers.Count / 64; batch++)
+            {
+                Filled(buffers, from: batch * 64, count: 64);
+                buffers.Refill();
+            }
 
-            buffers.Widen();
-            buffers.Refill();
-            Assert.Equal(16, buffers.Window);
             Assert.Equal(0, buffers.Free);
+            buffers.Widen(); // ENOBUFS now means every buffer is held: a wider window would lend nothing
+            buffers.Refill();
+            Assert.Equal(64, buffers.Window);
         });
     }
 
-    /// <summary>What the loop does for completions that say the kernel filled buffers 0 to <paramref name="count"/> - 1.</summary>
-    private static void Filled(ProvidedBuffers buffers, int count)
+    [SkippableFact]
+    public void Buffers_given_back_are_lent_again_most_recent_first()
     {
-        for (int id = 0; id < count; id++)
+        WithPool(16 * 1024, buffers =>
+        {
+            Filled(buffers, from: 0, count: 64);
+            buffers.Recycle(10);
+            buffers.Recycle(20); // the warmest
+            buffers.Refill(); // lends 64: 20, 10, then spares never used
+
+            Assert.Equal(20, buffers.PublishedId(63));
+            Assert.Equal(10, buffers.PublishedId(62));
+            Assert.Equal(64, buffers.PublishedId(61));
+        });
+    }
+
+    /// <summary>What the loop does for completions that say the kernel filled <paramref name="count"/> buffers from id <paramref name="from"/>.</summary>
+    private static void Filled(ProvidedBuffers buffers, int from, int count)
+    {
+        for (int id = from; id < from + count; id++)
         {
             buffers.Take(id, length: 32);
         }

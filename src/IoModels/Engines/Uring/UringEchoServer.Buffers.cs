@@ -58,8 +58,9 @@ public sealed unsafe partial class UringEchoServer
     }
 
     /// <summary>
-    /// The multishot ended with ENOBUFS. If the pool is still empty, park the connection: the next buffer
-    /// given back arms it again (true). If buffers came back since, the caller arms it now (false).
+    /// The multishot ended with ENOBUFS: the ring ran dry. If every buffer is held, park the connection:
+    /// the next buffer given back arms it again (true). Otherwise some are lent or spare (given back
+    /// since, or left out of a window a burst outran, which then widens): the caller arms it now (false).
     /// </summary>
     private static bool WaitForBuffers(UringLoop loop, UringConnection connection)
     {
@@ -145,9 +146,10 @@ public sealed unsafe partial class UringEchoServer
     }
 
     /// <summary>
-    /// Buffer <paramref name="id"/> goes back to the kernel, and the first connection that found the pool
-    /// empty and can still receive is armed again. One that cannot (it is ending, closed, or held back by
-    /// its own output limit) is passed over, so a returned buffer is never left with nobody to fill it.
+    /// Buffer <paramref name="id"/> is spare again (lent to the kernel at the next refill), and the first
+    /// connection that found the pool empty and can still receive is armed again. One that cannot (it
+    /// is ending, closed, or held back by its own output limit) is passed over, so a returned buffer is
+    /// never left with nobody waiting to fill it.
     /// </summary>
     private void Recycle(UringLoop loop, int id)
     {

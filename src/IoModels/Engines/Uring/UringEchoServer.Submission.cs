@@ -28,6 +28,7 @@ public sealed unsafe partial class UringEchoServer
         io_uring_sqe* sqe = loop.Ring.TryGetSqe();
         if (sqe is null)
         {
+            loop.Buffers?.Refill(); // receives in this batch may need the buffers given back since the last wait
             loop.Ring.Submit(); // the queue is full: hand this batch over now and reuse the slots
             sqe = loop.Ring.TryGetSqe();
             if (sqe is null)

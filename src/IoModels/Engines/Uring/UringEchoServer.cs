@@ -30,8 +30,8 @@ namespace IoModels.Uring;
 /// 5. One request, many completions: a multishot receive (Linux 6.0+) stays armed and completes once
 ///    per chunk of data (IORING_CQE_F_MORE: more will come), a multishot accept (5.19+) once per
 ///    client. One that ends (no F_MORE: end of stream, error, cancel, its byte limit, or ENOBUFS when
-///    the ring ran dry) is armed again. After ENOBUFS: at once if the window was too small for a
-///    burst (it doubles), else once a buffer comes back (every buffer was held).
+///    the ring ran dry) is armed again. After ENOBUFS: at once if any buffer is not held (and the
+///    window doubles if the last refill had left spares out), else once a buffer comes back.
 /// 6. Each completion carries the user_data we gave its request: the connection id and the step
 ///    (receive, send, close, ...), so the loop knows what finished without any lookup by descriptor.
 /// 7. Backpressure: each multishot may receive only what keeps the connection's unsent echoes within
