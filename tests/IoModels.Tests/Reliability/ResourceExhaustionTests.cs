@@ -27,10 +27,19 @@ public sealed partial class ResourceExhaustionTests
 
     /// <summary>
     /// CPU the backing-off server may use, in cores: a spinning accept loop uses a whole one; backing
-    /// off (at most one accept a second once the delay has grown) uses next to nothing. Loose because
-    /// the machine is shared and the logging and runtime threads cost something.
+    /// off (at most one accept a second once the delay has grown) uses next to nothing by itself. But
+    /// the server also serves the ~200 clients it holds, and the polling variant with a 1 ms interval
+    /// sweeps them 1,000 times a second by design: 0.21-0.23 cores with no descriptor shortage at all,
+    /// measured on a 2-core AMD VM (205 idle clients). Half a core keeps a spin apart from that.
     /// </summary>
-    private const double MaxCoresWhileBackingOff = 0.25;
+    private const double MaxCoresWhileBackingOff = 0.5;
+
+    /// <summary>
+    /// Failed accepts over the whole run: backing off, the delay grows to a second, so a run of some
+    /// seconds out of descriptors fails a few dozen times at most; a loop that retries at once fails
+    /// thousands of times a second. The direct count of the spin, where the CPU figure is a proxy.
+    /// </summary>
+    private const long MaxFailedAccepts = 500;
 
     public static TheoryData<string> Engines => EngineCases.Names;
 
@@ -132,6 +141,7 @@ public sealed partial class ResourceExhaustionTests
         Assert.True(backoffs.Success, $"the final statistics count the back-offs: {server.Stdout}");
         long failures = long.Parse(backoffs.Groups[1].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
         Assert.True(failures > BackoffLines(server.Stderr), $"{failures} failed accepts, {BackoffLines(server.Stderr)} log lines: each burst is logged once");
+        Assert.True(failures <= MaxFailedAccepts, $"{failures} failed accepts: the server retried without backing off");
     }
 
     /// <summary>
