@@ -93,9 +93,13 @@ public sealed class PollingModelTests
         await a.AssertEchoAsync("a"u8.ToArray());
         await b.AssertEchoAsync("b"u8.ToArray());
 
+        // The loop publishes its counts once per wait: only once a timeout shows are the counts of the
+        // pass that echoed "b" surely in, so the baseline is taken after the first quiet wait.
         long timeouts = server.Statistics[EchoCounter.WaitTimeouts];
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.WaitTimeouts] > timeouts, "a wait times out");
+        timeouts = server.Statistics[EchoCounter.WaitTimeouts];
         long ready = server.Statistics[EchoCounter.ReadyEvents];
-        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.WaitTimeouts] >= timeouts + 3, "three waits time out");
+        await TaskTimeoutExtensions.Eventually(() => server.Statistics[EchoCounter.WaitTimeouts] >= timeouts + 3, "three more waits time out");
         Assert.Equal(ready, server.Statistics[EchoCounter.ReadyEvents]);
         Assert.Equal(0, server.Statistics[EchoCounter.WouldBlock]); // select only calls what is ready, so nothing was asked too early
     }
