@@ -139,7 +139,7 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     /// pages, and the kernel's copy into them took 21% of uring's samples against epoll's 4.6%
     /// (docs/engineering-notes.md, "uring: the receive copy and where the buffers start").
     /// </summary>
-    internal static int StrideFor(int size) => size >= PageSize
+    private static int StrideFor(int size) => size >= PageSize
         ? (size + PageSize - 1) / PageSize * PageSize
         : Math.Max(CacheLine, (int)BitOperations.RoundUpToPowerOf2((uint)size));
 
@@ -167,9 +167,8 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     /// them; the loop calls it before each wait, and before a submit forced by a full queue. Why not
     /// lend every buffer: the ring is first in, first out, so with all 1,024 lent each receive landed
     /// in the buffer used 1,024 receives before (with 4 KiB messages, 4 MiB before: more than a core's
-    /// L2 cache). A window a little larger
-    /// than one batch of receives keeps the copies in memory the cache still holds
-    /// (docs/engineering-notes.md, "uring: lending a window of the pool").
+    /// L2 cache). A window a little larger than one batch of receives keeps the copies in memory the
+    /// cache still holds (docs/engineering-notes.md, "uring: lending a window of the pool").
     /// </summary>
     public void Refill()
     {
@@ -194,10 +193,11 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
     }
 
     /// <summary>
-    /// A receive found the ring empty (ENOBUFS) though the last refill left spare buffers: one batch of receives
-    /// needed more than the window, so the next <see cref="Refill"/> lends twice as many, and so on
-    /// from then (at most all of them). Once per pass, however many receives ran dry in it. It never
-    /// narrows again: a burst that came once may come again, and each dry ring costs a receive re-armed.
+    /// A receive found the ring empty (ENOBUFS) though the last refill left spare buffers: one batch
+    /// of receives needed more than the window, so the next <see cref="Refill"/> lends twice as many,
+    /// and so on from then (at most all of them). Once per refill, however many receives ran dry
+    /// before it. It never narrows again: a burst that came once may come again, and each dry ring
+    /// costs a receive re-armed.
     /// </summary>
     public void Widen() => _widen |= _windowFull;
 

@@ -67,7 +67,7 @@ public sealed unsafe partial class UringEchoServer
         loop.Count(EchoCounter.ReceivesOutOfBuffers);
         if (loop.Buffers!.Free > 0)
         {
-            loop.Buffers.Widen(); // the ring ran dry with spares left: lend more from the next wait on
+            loop.Buffers.Widen(); // widens only if the last refill left spares out: then the window was too small
             return false;
         }
 
