@@ -178,15 +178,16 @@ internal sealed unsafe class ProvidedBuffers : IDisposable
             Window = Math.Min(Window * 2, Count);
         }
 
-        if (Lent < Window && _spareCount > 0)
+        int lentBefore = Lent;
+        while (Lent < Window && _spareCount > 0)
         {
-            while (Lent < Window && _spareCount > 0)
-            {
-                Add((ushort)_spare[--_spareCount]);
-                Lent++;
-            }
+            Add((ushort)_spare[--_spareCount]);
+            Lent++;
+        }
 
-            Publish();
+        if (Lent > lentBefore)
+        {
+            Publish(); // one release store for the whole batch
         }
 
         _windowFull = _spareCount > 0;
